@@ -1,0 +1,4 @@
+/** acr-loss: the public surface. */
+export * from './errors';
+export { info, setNumThreads, setIsa } from './info';
+export type { NativeInfo } from './info';

@@ -1,0 +1,138 @@
+#include "common/threadpool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace acr {
+namespace {
+
+int default_threads() {
+  if (const char* env = std::getenv("ACR_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return std::min(n, 256);
+  }
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc == 0 ? 1 : static_cast<int>(std::min(hc, 256u));
+}
+
+thread_local bool t_inside_task = false;
+
+class Pool {
+ public:
+  explicit Pool(int threads) { start(threads); }
+  ~Pool() { stop(); }
+
+  int size() const { return threads_; }
+
+  void resize(int threads) {
+    std::lock_guard<std::mutex> run(run_mutex_);
+    stop();
+    start(threads);
+  }
+
+  // Returns false when the pool is busy; the caller then runs the work itself.
+  bool run(int64_t n, int64_t chunks, const std::function<void(int64_t, int64_t)>& fn) {
+    std::unique_lock<std::mutex> run(run_mutex_, std::try_to_lock);
+    if (!run.owns_lock()) return false;
+    {
+      std::lock_guard<std::mutex> lk(mutex_);
+      fn_ = &fn;
+      n_ = n;
+      chunks_ = chunks;
+      next_.store(0);
+      pending_ = static_cast<int>(workers_.size());
+      ++generation_;
+    }
+    cv_.notify_all();
+    work();  // the caller takes chunks too
+    std::unique_lock<std::mutex> lk(mutex_);
+    done_cv_.wait(lk, [&] { return pending_ == 0; });
+    fn_ = nullptr;
+    return true;
+  }
+
+ private:
+  void start(int threads) {
+    threads_ = std::max(1, threads);
+    quit_ = false;
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { loop(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lk(mutex_);
+      quit_ = true;
+      ++generation_;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  void work() {
+    const bool was_inside = t_inside_task;
+    t_inside_task = true;
+    for (;;) {
+      const int64_t c = next_.fetch_add(1);
+      if (c >= chunks_) break;
+      const int64_t b = n_ * c / chunks_, e = n_ * (c + 1) / chunks_;
+      if (b < e) (*fn_)(b, e);
+    }
+    t_inside_task = was_inside;
+  }
+
+  void loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(mutex_);
+        cv_.wait(lk, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (quit_) return;
+      }
+      work();
+      std::lock_guard<std::mutex> lk(mutex_);
+      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+
+  int threads_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex run_mutex_, mutex_;
+  std::condition_variable cv_, done_cv_;
+  uint64_t generation_ = 0;
+  bool quit_ = false;
+  int pending_ = 0;
+  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+  int64_t n_ = 0, chunks_ = 0;
+  std::atomic<int64_t> next_{0};
+};
+
+Pool& pool() {
+  // Leaked on purpose: joining threads from a static destructor at process exit can hang.
+  static Pool* p = new Pool(default_threads());
+  return *p;
+}
+
+}  // namespace
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  Pool& p = pool();
+  const int64_t max_chunks = static_cast<int64_t>(p.size()) * 4;  // a little over-decomposition for balance
+  const int64_t chunks = std::min<int64_t>(max_chunks, n / grain);
+  if (chunks <= 1 || p.size() == 1 || t_inside_task || !p.run(n, chunks, fn)) fn(0, n);
+}
+
+int num_threads() { return pool().size(); }
+
+void set_num_threads(int n) { pool().resize(n <= 0 ? default_threads() : std::min(n, 256)); }
+
+}  // namespace acr
