@@ -1,5 +1,5 @@
-// Host-side entry points of the CUDA kernels. With no CUDA toolkit at build time these are
-// implemented by no_cuda.cc and report that no device is available, so callers need no #ifdef.
+// Device discovery for the CUDA kernels (each kernel family has its own header beside this). With no CUDA toolkit at build time these are
+// implemented by nocuda/device.cc and report that no device is available, so callers need no #ifdef.
 #pragma once
 
 #include <cstdint>
