@@ -26,6 +26,24 @@ export interface NativeBinding {
   info(): NativeInfo;
   setNumThreads(n: number): number;
   setIsa(isa: 'scalar' | 'avx2' | 'avx512'): string;
+
+  // --- nn family (native/napi/nn_napi.cc) ---
+  // geometry = [N, H, W, C, OH, OW, OC, KH, KW, strideH, strideW, dilationH, dilationW, padTop, padLeft]
+  // activation: 0 linear, 1 relu, 2 relu6, 3 leakyrelu (alpha), 4 elu, 5 sigmoid.
+  nnConv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    geometry: number[], activation: number, alpha: number): void;
+  nnConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  nnConv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geometry: number[]): void;
+  nnDepthwise(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    geometry: number[], activation: number, alpha: number): void;
+  nnDepthwiseBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  nnDepthwiseBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geometry: number[]): void;
+  /** dims = [batchA, batchB, M, N, K]; c[i] = act(op(a[i]) op(b[i]) + bias[n]); a batch of 1 broadcasts. */
+  nnMatMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, dims: number[],
+    transposeA: boolean, transposeB: boolean, activation: number, alpha: number): void;
+  /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
+  nnGemmKernel(): string;
+  // --- end nn family ---
 }
 
 const CANDIDATES = [
