@@ -1,8 +1,9 @@
 /**
  * Native kernels for the TensorFlow.js `cpu` backend. `useNativeKernels(true)` replaces the
  * convolution and matmul kernels (and their gradients' kernels) with ones that run in the
- * addon on the backend's own Float32Arrays; `useNativeKernels(false)` puts the stock kernels
- * back. Attribute combinations the native code does not cover (NCHW, prelu, non-float32,
+ * addon on the backend's own Float32Arrays, and routes the BatchNormalization (training) and
+ * capped ReLU layers through fused native kernels (native-layers.ts); `useNativeKernels(false)`
+ * puts the stock kernels and layer code back. Attribute combinations the native code does not cover (NCHW, prelu, non-float32,
  * odd bias broadcasts) go to the stock kernel and are counted in `nativeKernelStats()`.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +11,7 @@ import { call } from '../binding';
 import { ArgumentError } from '../errors';
 import { ACTIVATION_CODES, GemmActivation } from '../kernels/nn';
 import * as v from '../validate';
+import { layerCalls, patchLayers } from './native-layers';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type CpuBackend = tf.KernelBackend & {
@@ -204,7 +206,9 @@ export function useNativeKernels(on: boolean): boolean {
       stock.set(name, original);
       reregister({ ...original, kernelFunc: wrap(name, IMPLS[name], original) });
     }
+    patchLayers(true);
   } else {
+    patchLayers(false);
     for (const [, original] of stock) reregister(original);
     stock.clear();
   }
@@ -219,11 +223,13 @@ export function nativeKernelsEnabled(): boolean {
 
 /** Native and fallback call counts per kernel (a copy). */
 export function nativeKernelStats(): NativeKernelStats {
-  return { enabled: stats.enabled, native: { ...stats.native }, fallback: { ...stats.fallback } };
+  const layers = Object.fromEntries(Object.entries(layerCalls).map(([k, n]) => [`layer:${k}`, n]));
+  return { enabled: stats.enabled, native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
 
 /** Zeroes the call counts. */
 export function resetNativeKernelStats(): void {
   stats.native = {};
   stats.fallback = {};
+  for (const k of Object.keys(layerCalls)) delete layerCalls[k];
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "napi/napi_util.h"
+#include "nn/batchnorm.h"
 #include "nn/conv2d.h"
 #include "nn/depthwise.h"
 #include "nn/gemm.h"
@@ -169,6 +170,66 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// batchNormTrain(x, gamma|null, beta|null, y, mean, variance, channels, epsilon)
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t C = napi::integer(info, 6, "channels", 1, kMaxDim);
+  const float eps = static_cast<float>(napi::number(info, 7, "epsilon"));
+  View<float> x = napi::typed_array<float>(info, 0, "x"), y = napi::typed_array<float>(info, 3, "y");
+  View<float> gamma = napi::optional_typed_array<float>(info, 1, "gamma"), beta = napi::optional_typed_array<float>(info, 2, "beta");
+  View<float> mean = napi::typed_array<float>(info, 4, "mean"), var = napi::typed_array<float>(info, 5, "variance");
+  if (x.length % C != 0) napi::throw_error(env, "ERR_SHAPE", "x: length is not a multiple of channels");
+  napi::require_length(env, y, x.length, "y");
+  if (gamma.data) napi::require_length(env, gamma, C, "gamma");
+  if (beta.data) napi::require_length(env, beta, C, "beta");
+  napi::require_length(env, mean, C, "mean");
+  napi::require_length(env, var, C, "variance");
+  nn::batchnorm_train(static_cast<int64_t>(x.length) / C, C, x.data, gamma.data, beta.data, eps, y.data, mean.data, var.data);
+  return env.Undefined();
+}
+
+// batchNormTrainGrad(dy, x, gamma|null, mean, variance, dx, dgamma, dbeta, channels, epsilon)
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t C = napi::integer(info, 8, "channels", 1, kMaxDim);
+  const float eps = static_cast<float>(napi::number(info, 9, "epsilon"));
+  View<float> dy = napi::typed_array<float>(info, 0, "dy"), x = napi::typed_array<float>(info, 1, "x");
+  View<float> gamma = napi::optional_typed_array<float>(info, 2, "gamma");
+  View<float> mean = napi::typed_array<float>(info, 3, "mean"), var = napi::typed_array<float>(info, 4, "variance");
+  View<float> dx = napi::typed_array<float>(info, 5, "dx"), dgamma = napi::typed_array<float>(info, 6, "dgamma");
+  View<float> dbeta = napi::typed_array<float>(info, 7, "dbeta");
+  if (x.length % C != 0) napi::throw_error(env, "ERR_SHAPE", "x: length is not a multiple of channels");
+  napi::require_length(env, dy, x.length, "dy");
+  napi::require_length(env, dx, x.length, "dx");
+  if (gamma.data) napi::require_length(env, gamma, C, "gamma");
+  napi::require_length(env, mean, C, "mean");
+  napi::require_length(env, var, C, "variance");
+  napi::require_length(env, dgamma, C, "dgamma");
+  napi::require_length(env, dbeta, C, "dbeta");
+  nn::batchnorm_train_grad(static_cast<int64_t>(x.length) / C, C, dy.data, x.data, gamma.data, mean.data, var.data, eps,
+                           dx.data, dgamma.data, dbeta.data);
+  return env.Undefined();
+}
+
+// reluCap(x, y, cap) and reluCapGrad(dy, x, dx, cap)
+Napi::Value ReluCap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  View<float> x = napi::typed_array<float>(info, 0, "x"), y = napi::typed_array<float>(info, 1, "y");
+  napi::require_length(env, y, x.length, "y");
+  nn::relu_cap(static_cast<int64_t>(x.length), x.data, static_cast<float>(napi::number(info, 2, "cap")), y.data);
+  return env.Undefined();
+}
+
+Napi::Value ReluCapGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  View<float> dy = napi::typed_array<float>(info, 0, "dy"), x = napi::typed_array<float>(info, 1, "x");
+  View<float> dx = napi::typed_array<float>(info, 2, "dx");
+  napi::require_length(env, x, dy.length, "x");
+  napi::require_length(env, dx, dy.length, "dx");
+  nn::relu_cap_grad(static_cast<int64_t>(dy.length), dy.data, x.data, static_cast<float>(napi::number(info, 3, "cap")), dx.data);
+  return env.Undefined();
+}
+
 Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), nn::gemm_kernel_name()); }
 
 }  // namespace
@@ -181,6 +242,10 @@ void register_nn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnDepthwiseBackpropInput", Napi::Function::New(env, DepthwiseBackpropInput));
   exports.Set("nnDepthwiseBackpropFilter", Napi::Function::New(env, DepthwiseBackpropFilter));
   exports.Set("nnMatMul", Napi::Function::New(env, MatMul));
+  exports.Set("nnBatchNormTrain", Napi::Function::New(env, BatchNormTrain));
+  exports.Set("nnBatchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
+  exports.Set("nnReluCap", Napi::Function::New(env, ReluCap));
+  exports.Set("nnReluCapGrad", Napi::Function::New(env, ReluCapGrad));
   exports.Set("nnGemmKernel", Napi::Function::New(env, GemmKernel));
 }
 
