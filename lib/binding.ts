@@ -49,6 +49,11 @@ export interface NativeBinding {
   /** y = min(max(x, 0), cap); gradient passes where 0 < x <= cap. */
   nnReluCap(x: Float32Array, y: Float32Array, cap: number): void;
   nnReluCapGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, cap: number): void;
+  /** out = a op b (0 add, 1 sub, 2 mul, 3 div), numpy broadcasting over equal-rank shapes. */
+  nnBinary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array,
+    outShape: number[]): void;
+  /** x as [outer, mid, inner]: out[o, i] = scale * sum over mid. */
+  nnReduceSum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
   /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
   nnGemmKernel(): string;
   // --- end nn family ---

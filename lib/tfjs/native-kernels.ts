@@ -156,6 +156,37 @@ function matMul(fused: boolean): Impl {
   };
 }
 
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
+
+function binary(op: number): Impl {
+  return (backend, { a, b }) => {
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    if (outShape.length > 8) throw new Fallback();
+    const pad = (s: number[]) => [...new Array(outShape.length - s.length).fill(1), ...s];
+    const out = new Float32Array(size(outShape));
+    const av = values(backend, a), bv = values(backend, b);
+    call((n) => n.nnBinary(op, av, pad(a.shape), bv, pad(b.shape), out, outShape));
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  };
+}
+
+/** Sum / Mean over a contiguous run of axes, as [outer, mid, inner]. */
+function reduce(mean: boolean): Impl {
+  return (backend, { x }, attrs) => {
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
+    if (axes.length === 0 || axes.some((ax, i) => i > 0 && ax !== axes[i - 1] + 1)) throw new Fallback();
+    const first = axes[0], last = axes[axes.length - 1];
+    const outer = size(x.shape.slice(0, first)), mid = size(x.shape.slice(first, last + 1));
+    const inner = size(x.shape.slice(last + 1));
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d))
+      : x.shape.filter((_, i) => i < first || i > last);
+    const out = new Float32Array(outer * inner);
+    const xv = values(backend, x);
+    call((n) => n.nnReduceSum(xv, out, outer, mid, inner, mean ? 1 / mid : 1));
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  };
+}
+
 const IMPLS: Record<string, Impl> = {
   Conv2D: forwardConv(false, false),
   FusedConv2D: forwardConv(false, true),
@@ -167,6 +198,9 @@ const IMPLS: Record<string, Impl> = {
   DepthwiseConv2dNativeBackpropFilter: backpropFilter(true),
   BatchMatMul: matMul(false),
   _FusedMatMul: matMul(true),
+  ...Object.fromEntries(Object.entries(BINARY_OPS).map(([name, op]) => [name, binary(op)])),
+  Sum: reduce(false),
+  Mean: reduce(true),
 };
 
 /** The kernels `useNativeKernels` replaces on the cpu backend. */

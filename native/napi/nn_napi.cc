@@ -3,11 +3,13 @@
 // against the arrays, so no call can read or write out of bounds whatever the caller passes.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "napi/napi_util.h"
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
 #include "nn/depthwise.h"
+#include "nn/elementwise.h"
 #include "nn/gemm.h"
 
 namespace acr {
@@ -230,6 +232,55 @@ Napi::Value ReluCapGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+std::vector<int64_t> shape_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (index >= info.Length() || !info[index].IsArray())
+    napi::throw_error(info.Env(), "ERR_ARG", std::string(name) + ": expected an array of dimensions");
+  Napi::Array a = info[index].As<Napi::Array>();
+  if (a.Length() > 8) napi::throw_error(info.Env(), "ERR_ARG", std::string(name) + ": at most 8 dimensions");
+  std::vector<int64_t> out(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    const double v = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1;
+    if (!(v >= 0 && v <= static_cast<double>(kMaxDim)) || v != static_cast<double>(static_cast<int64_t>(v)))
+      napi::throw_error(info.Env(), "ERR_RANGE", std::string(name) + ": expected non-negative integer dimensions");
+    out[i] = static_cast<int64_t>(v);
+  }
+  return out;
+}
+
+// binary(op, a, aShape, b, bShape, out, outShape): numpy broadcasting, shapes of equal rank.
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int op = static_cast<int>(napi::integer(info, 0, "op", 0, 3));
+  View<float> a = napi::typed_array<float>(info, 1, "a"), b = napi::typed_array<float>(info, 3, "b");
+  View<float> out = napi::typed_array<float>(info, 5, "out");
+  const std::vector<int64_t> as = shape_arg(info, 2, "aShape"), bs = shape_arg(info, 4, "bShape"), os = shape_arg(info, 6, "outShape");
+  if (as.size() != os.size() || bs.size() != os.size()) napi::throw_error(env, "ERR_SHAPE", "shapes: expected equal ranks");
+  int64_t na = 1, nb = 1, no = 1;
+  for (size_t d = 0; d < os.size(); ++d) {
+    if ((as[d] != os[d] && as[d] != 1) || (bs[d] != os[d] && bs[d] != 1))
+      napi::throw_error(env, "ERR_SHAPE", "shapes: inputs do not broadcast to the output shape");
+    na = mul(env, na, as[d]), nb = mul(env, nb, bs[d]), no = mul(env, no, os[d]);
+  }
+  napi::require_length(env, a, na, "a");
+  napi::require_length(env, b, nb, "b");
+  napi::require_length(env, out, no, "out");
+  nn::binary(static_cast<nn::BinaryOp>(op), static_cast<int>(os.size()), os.data(), a.data, as.data(), b.data, bs.data(), out.data);
+  return env.Undefined();
+}
+
+// reduceSum(x, out, outer, mid, inner, scale): out[o, i] = scale * sum_m x[o, m, i].
+Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  View<float> x = napi::typed_array<float>(info, 0, "x"), out = napi::typed_array<float>(info, 1, "out");
+  const int64_t outer = napi::integer(info, 2, "outer", 0, kMaxDim), mid = napi::integer(info, 3, "mid", 0, kMaxDim);
+  const int64_t inner = napi::integer(info, 4, "inner", 0, kMaxDim);
+  napi::require_length(env, x, mul(env, mul(env, outer, mid), inner), "x");
+  napi::require_length(env, out, mul(env, outer, inner), "out");
+  nn::reduce_sum(outer, mid, inner, x.data, static_cast<float>(napi::number(info, 5, "scale")), out.data);
+  return env.Undefined();
+}
+
 Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), nn::gemm_kernel_name()); }
 
 }  // namespace
@@ -246,6 +297,8 @@ void register_nn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnBatchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
   exports.Set("nnReluCap", Napi::Function::New(env, ReluCap));
   exports.Set("nnReluCapGrad", Napi::Function::New(env, ReluCapGrad));
+  exports.Set("nnBinary", Napi::Function::New(env, Binary));
+  exports.Set("nnReduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("nnGemmKernel", Napi::Function::New(env, GemmKernel));
 }
 
