@@ -137,7 +137,8 @@ void relu_cap(int64_t n, const float* x, float cap, float* y) {
 
 void relu_cap_grad(int64_t n, const float* dy, const float* x, float cap, float* dx) {
   parallel_for(n, 65536, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = (x[i] > 0.f && x[i] <= cap) ? dy[i] : 0.f;
+    // NaN inputs give NaN, as tfjs' step() does.
+    for (int64_t i = b; i < e; ++i) dx[i] = (x[i] > 0.f && x[i] <= cap) ? dy[i] : (x[i] != x[i] ? x[i] : 0.f);
   });
 }
 
