@@ -56,6 +56,8 @@ export interface NativeBinding {
   nnReduceSum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
   /** glibc only: keep freed memory in the process (no mmap, no trim). False where unsupported. */
   nnRetainFreedMemory(): boolean;
+  /** At the AVX-512 level: 0 use the measured faster kernel, 1 force AVX-512, 2 force AVX2. Returns the kernel name. */
+  nnGemmForceAvx512Kernel(choice: number): string;
   /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
   nnGemmKernel(): string;
   // --- end nn family ---

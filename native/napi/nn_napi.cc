@@ -297,6 +297,11 @@ Napi::Value RetainFreedMemory(const Napi::CallbackInfo& info) {
 #endif
 }
 
+Napi::Value GemmForceAvx512Kernel(const Napi::CallbackInfo& info) {
+  nn::gemm_force_avx512_kernel(static_cast<int>(napi::integer(info, 0, "choice", 0, 2)));
+  return Napi::String::New(info.Env(), nn::gemm_kernel_name());
+}
+
 Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), nn::gemm_kernel_name()); }
 
 }  // namespace
@@ -316,6 +321,7 @@ void register_nn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnBinary", Napi::Function::New(env, Binary));
   exports.Set("nnReduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("nnRetainFreedMemory", Napi::Function::New(env, RetainFreedMemory));
+  exports.Set("nnGemmForceAvx512Kernel", Napi::Function::New(env, GemmForceAvx512Kernel));
   exports.Set("nnGemmKernel", Napi::Function::New(env, GemmKernel));
 }
 

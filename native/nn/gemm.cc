@@ -1,6 +1,9 @@
 #include "nn/gemm.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <vector>
 #include <cmath>
 #include <cstring>
 
@@ -13,10 +16,46 @@ namespace acr {
 namespace nn {
 namespace {
 
-KernelInfo select_kernel() {
+// Share of a row of tiles that holds real columns.
+double column_use(int64_t N, int nr) { return static_cast<double>(N) / (nr * ((N + nr - 1) / nr)); }
+
+#if defined(__x86_64__) || defined(_M_X64)
+// Seconds per flop of a micro-kernel on an L1-resident panel (best of a few runs).
+double time_kernel(const KernelInfo& ki) {
+  const int64_t kc = 256;
+  std::vector<float> a(kc * ki.mr, 0.5f), b(kc * ki.nr, 0.25f), c(ki.mr * ki.nr);
+  double best = 1e30;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 200; ++i) ki.fn(kc, a.data(), b.data(), c.data(), ki.nr, i > 0);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::min(best, s / (200.0 * 2 * kc * ki.mr * ki.nr));
+  }
+  return best;
+}
+
+// Where AVX-512 runs at half width (AMD Zen 4 splits each 512-bit FMA in two), the AVX2
+// kernel is as fast or faster: measure both once and keep the better one.
+const KernelInfo& avx512_level_kernel() {
+  static const KernelInfo best = [] {
+    const KernelInfo k512 = kernel_avx512(), k2 = kernel_avx2();
+    return time_kernel(k512) < 0.97 * time_kernel(k2) ? k512 : k2;
+  }();
+  return best;
+}
+#endif
+
+std::atomic<int> g_avx512_choice{0};  // 0 measured, 1 AVX-512 kernel, 2 AVX2 kernel
+
+KernelInfo select_kernel(int64_t N) {
 #if defined(__x86_64__) || defined(_M_X64)
   switch (best_isa()) {
-    case Isa::Avx512: return kernel_avx512();
+    case Isa::Avx512: {
+      const int choice = g_avx512_choice.load();
+      const KernelInfo k = choice == 1 ? kernel_avx512() : choice == 2 ? kernel_avx2() : avx512_level_kernel();
+      // Narrow outputs (1x1 convolutions with 8-24 channels) waste less of a 16-wide tile.
+      return k.nr == 32 && column_use(N, 16) > column_use(N, 32) ? kernel_avx2() : k;
+    }
     case Isa::Avx2: return kernel_avx2();
     default: break;
   }
@@ -163,7 +202,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const PackSource& A, const PackSource
     if (!trivial(ep)) apply_epilogue(C, ldc, M, N, 0, ep);
     return;
   }
-  const KernelInfo ki = select_kernel();
+  const KernelInfo ki = select_kernel(N);
   const int threads = num_threads();
   const int64_t tiles = ceil_div(M, ki.mc) * ceil_div(N, ki.nr);
   // Small C, long K (filter gradients): each thread sums a K range into its own copy of C.
@@ -202,7 +241,9 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const floa
   gemm(M, N, K, a, bt, C, ldc, accumulate, ep);
 }
 
-const char* gemm_kernel_name() { return select_kernel().name; }
+void gemm_force_avx512_kernel(int choice) { g_avx512_choice.store(choice < 0 || choice > 2 ? 0 : choice); }
+
+const char* gemm_kernel_name() { return select_kernel(1 << 20).name; }
 
 }  // namespace nn
 }  // namespace acr

@@ -51,6 +51,10 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const floa
 // Applies the epilogue to a rows x cols block of C whose first column is global column n0.
 void apply_epilogue(float* C, int64_t ldc, int64_t rows, int64_t cols, int64_t n0, const Epilogue& ep);
 
+// At the AVX-512 level the faster of the AVX-512 and AVX2 kernels is measured once and used;
+// this overrides it (0 measured, 1 AVX-512, 2 AVX2), for tests and benchmarks.
+void gemm_force_avx512_kernel(int choice);
+
 // Name of the micro-kernel in force ("avx512-14x32", ...), for info and benchmarks.
 const char* gemm_kernel_name();
 
