@@ -2,8 +2,9 @@
  * Native kernels for the TensorFlow.js `cpu` backend. `useNativeKernels(true)` replaces the
  * convolution and matmul kernels (and their gradients' kernels) with ones that run in the
  * addon on the backend's own Float32Arrays, and routes the BatchNormalization (training) and
- * capped ReLU layers through fused native kernels (native-layers.ts); `useNativeKernels(false)`
- * puts the stock kernels and layer code back. Attribute combinations the native code does not cover (NCHW, prelu, non-float32,
+ * capped ReLU layers through fused native kernels (native-layers.ts) and tf.train.adam's update
+ * through one native kernel per variable (native-optimizer.ts); `useNativeKernels(false)` puts
+ * the stock kernels, layer and optimizer code back. Attribute combinations the native code does not cover (NCHW, prelu, non-float32,
  * odd bias broadcasts) go to the stock kernel and are counted in `nativeKernelStats()`.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,6 +13,7 @@ import { ArgumentError } from '../errors';
 import { ACTIVATION_CODES, GemmActivation } from '../kernels/nn';
 import * as v from '../validate';
 import { layerCalls, patchLayers } from './native-layers';
+import { optimizerCalls, patchOptimizers } from './native-optimizer';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type CpuBackend = tf.KernelBackend & {
@@ -258,8 +260,10 @@ export function useNativeKernels(on: boolean, options: NativeKernelOptions = {})
       reregister({ ...original, kernelFunc: wrap(name, IMPLS[name], original) });
     }
     patchLayers(true);
+    patchOptimizers(true);
   } else {
     patchLayers(false);
+    patchOptimizers(false);
     for (const [, original] of stock) reregister(original);
     stock.clear();
   }
@@ -275,6 +279,7 @@ export function nativeKernelsEnabled(): boolean {
 /** Native and fallback call counts per kernel (a copy). */
 export function nativeKernelStats(): NativeKernelStats {
   const layers = Object.fromEntries(Object.entries(layerCalls).map(([k, n]) => [`layer:${k}`, n]));
+  if (optimizerCalls.Adam) layers['optimizer:Adam'] = optimizerCalls.Adam;
   return { enabled: stats.enabled, retainFreedMemory: retained, native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
 
@@ -283,4 +288,5 @@ export function resetNativeKernelStats(): void {
   stats.native = {};
   stats.fallback = {};
   for (const k of Object.keys(layerCalls)) delete layerCalls[k];
+  optimizerCalls.Adam = 0;
 }
