@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
+import { outputArray } from './alloc';
 
 export const ADAM = 'AcrAdam';
 
@@ -33,7 +34,7 @@ function registerKernel(): void {
         attrs: { coefficients: number[] };
       };
       const n = inputs.value.shape.reduce((a, b) => a * b, 1);
-      const p = new Float32Array(n), m = new Float32Array(n), v = new Float32Array(n);
+      const p = outputArray(n), m = outputArray(n), v = outputArray(n);
       const [pv, gv, mv, vv] = (['value', 'gradient', 'm', 'v'] as const).map((k) => backend.readSync(inputs[k].dataId));
       call((x) => x.nnAdamUpdate(pv, gv, mv, vv, p, m, v, attrs.coefficients));
       const shape = inputs.value.shape;
