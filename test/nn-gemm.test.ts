@@ -76,6 +76,8 @@ for (const [isa, kernel] of VARIANTS) {
       [29, 47, 200], [170, 40, 300], [33, 65, 520], [7, 3, 1100],
       // widths where a 32-column tile wastes no more than a 16-column one (the AVX-512 kernel runs)
       [3, 31, 5], [29, 64, 37], [45, 96, 300], [15, 63, 20], [200, 128, 9],
+      // wide outputs: A is packed (narrow ones read row-major A in place)
+      [31, 530, 40],
     ];
     for (const [m, n, k] of dims) for (const ta of [false, true]) for (const tb of [false, true]) check(t, m, n, k, ta, tb, seed++);
     setGemmKernel('auto');

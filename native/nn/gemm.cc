@@ -27,7 +27,7 @@ double time_kernel(const KernelInfo& ki) {
   double best = 1e30;
   for (int rep = 0; rep < 5; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < 200; ++i) ki.fn(kc, a.data(), b.data(), c.data(), ki.nr, i > 0);
+    for (int i = 0; i < 200; ++i) ki.fn(kc, a.data(), 0, b.data(), c.data(), ki.nr, i > 0);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::min(best, s / (200.0 * 2 * kc * ki.mr * ki.nr));
   }
@@ -67,28 +67,47 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 bool trivial(const Epilogue& ep) { return ep.bias == nullptr && ep.act == Act::Linear; }
 
-// One packed A block (rows [i0, i0+mc)) against B panels [jp0, jp1) of the packed B block whose
-// first column is j0 and which is ncols wide. B micro-panels stay in L1 across the inner loop.
-void run_block(const KernelInfo& ki, int64_t i0, int64_t mc, const float* Ap, const float* Bp, int64_t kc,
+// A block of rows [i0, i0+mc) x depth [pc, pc+kc): packed (Ap, lda 0) or read in place from a
+// row-major A (Ap = &A(i0, pc), lda its row stride; a partial last panel is packed into edge).
+struct ABlock {
+  const float* Ap;
+  int64_t lda;
+  const PackSource* src;
+  int64_t pc;
+};
+
+// The A block against B panels [jp0, jp1) of the packed B block whose first column is j0 and
+// which is ncols wide. B micro-panels stay in L1 across the inner loop.
+void run_block(const KernelInfo& ki, int64_t i0, int64_t mc, const ABlock& A, const float* Bp, int64_t kc,
                int64_t jp0, int64_t jp1, int64_t j0, int64_t ncols, float* C, int64_t ldc, bool acc, bool last,
                const Epilogue& ep) {
   const int MR = ki.mr, NR = ki.nr;
   float* tile = nullptr;
+  float* edge = nullptr;
   const bool epi = last && !trivial(ep);
   for (int64_t jp = jp0; jp < jp1; ++jp) {
     const float* b = Bp + jp * kc * NR;
     const int64_t jj = j0 + jp * NR;
     const int nr = static_cast<int>(std::min<int64_t>(NR, j0 + ncols - jj));
     for (int64_t ip = 0; ip * MR < mc; ++ip) {
-      const float* a = Ap + ip * kc * MR;
       const int64_t ii = i0 + ip * MR;
       const int mr = static_cast<int>(std::min<int64_t>(MR, i0 + mc - ii));
+      const float* a = A.lda ? A.Ap + ip * MR * A.lda : A.Ap + ip * kc * MR;
+      int64_t lda = A.lda;
+      if (A.lda && mr < MR) {  // rows past M must not be read: pack the short panel
+        if (!edge) {
+          edge = scratch(Slot::Edge, static_cast<size_t>(MR) * kc);
+          A.src->pack(ii, mr, A.pc, kc, MR, edge);
+        }
+        a = edge;
+        lda = 0;
+      }
       float* c = C + ii * ldc + jj;
       if (mr == MR && nr == NR) {
-        ki.fn(kc, a, b, c, ldc, acc);
+        ki.fn(kc, a, lda, b, c, ldc, acc);
       } else {
         if (!tile) tile = scratch(Slot::Tile, static_cast<size_t>(MR) * NR);
-        ki.fn(kc, a, b, tile, NR, false);
+        ki.fn(kc, a, lda, b, tile, NR, false);
         for (int r = 0; r < mr; ++r) {
           float* cr = c + r * ldc;
           const float* tr = tile + r * NR;
@@ -109,6 +128,10 @@ void gemm_range(const KernelInfo& ki, int64_t M, int64_t N, int64_t kb, int64_t 
   const int64_t MR = ki.mr, NR = ki.nr;
   const int64_t mblocks = ceil_div(M, ki.mc);
   const int threads = num_threads();
+  // Packing A pays off when each packed panel meets many B panels; for narrower outputs (the
+  // 1x1 convolutions of MobileNets) reading row-major A in place was up to 2.5x faster here.
+  int64_t direct_ld = 0;
+  const float* direct = N <= 512 ? A.rows(&direct_ld) : nullptr;
   for (int64_t jc = 0; jc < N; jc += ki.nc) {
     const int64_t nc = std::min(ki.nc, N - jc);
     const int64_t npanels = ceil_div(nc, NR);
@@ -128,9 +151,16 @@ void gemm_range(const KernelInfo& ki, int64_t M, int64_t N, int64_t kb, int64_t 
         for (int64_t t = b; t < e; ++t) {
           const int64_t mb = t / ngroups, g = t % ngroups;
           const int64_t i0 = mb * ki.mc, mc = std::min(ki.mc, M - i0);
-          float* Ap = scratch(Slot::PackA, static_cast<size_t>(ceil_div(mc, MR) * MR * kc));
-          A.pack(i0, mc, pc, kc, static_cast<int>(MR), Ap);
-          run_block(ki, i0, mc, Ap, Bp, kc, npanels * g / ngroups, npanels * (g + 1) / ngroups, jc, nc, C, ldc,
+          ABlock blk{nullptr, 0, &A, pc};
+          if (direct) {
+            blk.Ap = direct + i0 * direct_ld + pc;
+            blk.lda = direct_ld;
+          } else {
+            float* Ap = scratch(Slot::PackA, static_cast<size_t>(ceil_div(mc, MR) * MR * kc));
+            A.pack(i0, mc, pc, kc, static_cast<int>(MR), Ap);
+            blk.Ap = Ap;
+          }
+          run_block(ki, i0, mc, blk, Bp, kc, npanels * g / ngroups, npanels * (g + 1) / ngroups, jc, nc, C, ldc,
                     acc, last, ep);
         }
       });

@@ -27,6 +27,9 @@ class PackSource {
  public:
   virtual ~PackSource() = default;
   virtual void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const = 0;
+  // When X is a row-major matrix in memory (X(i, k) = p[i*ld + k]), its pointer and ld, so the
+  // micro-kernel can read A without packing; null otherwise.
+  virtual const float* rows(int64_t* ld) const { return nullptr; }
 };
 
 // X(i, k) = p[i*rs + k*cs].
@@ -34,6 +37,10 @@ class StridedSource final : public PackSource {
  public:
   StridedSource(const float* p, int64_t rs, int64_t cs) : p_(p), rs_(rs), cs_(cs) {}
   void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override;
+  const float* rows(int64_t* ld) const override {
+    *ld = rs_;
+    return cs_ == 1 ? p_ : nullptr;
+  }
 
  private:
   const float* p_;

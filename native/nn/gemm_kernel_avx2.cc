@@ -9,7 +9,9 @@ namespace {
 
 constexpr int MR = 6, NR = 16;
 
-void kernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+// DIRECT: a points into row-major A (row stride lda) instead of a packed panel.
+template <bool DIRECT>
+void kernel_6x16_impl(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool accumulate) {
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -17,11 +19,11 @@ void kernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t l
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
+      const __m256 ai = _mm256_broadcast_ss(DIRECT ? a + i * lda : a + i);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
-    a += MR;
+    a += DIRECT ? 1 : MR;
     b += NR;
   }
 #pragma GCC unroll 6
@@ -34,6 +36,11 @@ void kernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t l
     _mm256_storeu_ps(ci, acc[i][0]);
     _mm256_storeu_ps(ci + 8, acc[i][1]);
   }
+}
+
+void kernel_6x16(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool accumulate) {
+  if (lda) kernel_6x16_impl<true>(kc, a, lda, b, c, ldc, accumulate);
+  else kernel_6x16_impl<false>(kc, a, 0, b, c, ldc, accumulate);
 }
 
 }  // namespace

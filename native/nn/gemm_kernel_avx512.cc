@@ -10,7 +10,9 @@ namespace {
 
 constexpr int MR = 14, NR = 32;
 
-void kernel_14x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+// DIRECT: a points into row-major A (row stride lda) instead of a packed panel.
+template <bool DIRECT>
+void kernel_14x32_impl(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool accumulate) {
   __m512 acc[MR][2];
 #pragma GCC unroll 14
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -19,11 +21,11 @@ void kernel_14x32(int64_t kc, const float* a, const float* b, float* c, int64_t 
     __builtin_prefetch(b + 8 * NR);
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const __m512 ai = _mm512_set1_ps(DIRECT ? a[i * lda] : a[i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
-    a += MR;
+    a += DIRECT ? 1 : MR;
     b += NR;
   }
 #pragma GCC unroll 14
@@ -36,6 +38,11 @@ void kernel_14x32(int64_t kc, const float* a, const float* b, float* c, int64_t 
     _mm512_storeu_ps(ci, acc[i][0]);
     _mm512_storeu_ps(ci + 16, acc[i][1]);
   }
+}
+
+void kernel_14x32(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool accumulate) {
+  if (lda) kernel_14x32_impl<true>(kc, a, lda, b, c, ldc, accumulate);
+  else kernel_14x32_impl<false>(kc, a, 0, b, c, ldc, accumulate);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Micro-kernels: C[MR x NR] (+)= sum_k a[k*MR + i] * b[k*NR + j], a and b packed panels.
+// Micro-kernels: C[MR x NR] (+)= sum_k A(i, k) * b[k*NR + j], b a packed panel; A a packed
+// panel (lda == 0: A(i, k) = a[k*MR + i]) or rows of a row-major matrix (A(i, k) = a[i*lda + k]).
 #pragma once
 
 #include <cstdint>
@@ -6,7 +7,8 @@
 namespace acr {
 namespace nn {
 
-using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+using MicroKernel = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                             bool accumulate);
 
 struct KernelInfo {
   MicroKernel fn;
