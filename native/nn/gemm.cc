@@ -27,7 +27,7 @@ double time_kernel(const KernelInfo& ki) {
   double best = 1e30;
   for (int rep = 0; rep < 5; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < 200; ++i) ki.fn(kc, a.data(), 0, b.data(), c.data(), ki.nr, i > 0);
+    for (int i = 0; i < 200; ++i) ki.fn(kc, a.data(), 1, ki.mr, b.data(), c.data(), ki.nr, i > 0);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::min(best, s / (200.0 * 2 * kc * ki.mr * ki.nr));
   }
@@ -67,11 +67,12 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 bool trivial(const Epilogue& ep) { return ep.bias == nullptr && ep.act == Act::Linear; }
 
-// A block of rows [i0, i0+mc) x depth [pc, pc+kc): packed (Ap, lda 0) or read in place from a
-// row-major A (Ap = &A(i0, pc), lda its row stride; a partial last panel is packed into edge).
+// A block of rows [i0, i0+mc) x depth [pc, pc+kc): packed (Ap, direct false) or read in place
+// (Ap = &A(i0, pc), strides si/sk; a partial last panel is packed into an edge buffer).
 struct ABlock {
   const float* Ap;
-  int64_t lda;
+  bool direct;
+  int64_t si, sk;
   const PackSource* src;
   int64_t pc;
 };
@@ -92,22 +93,23 @@ void run_block(const KernelInfo& ki, int64_t i0, int64_t mc, const ABlock& A, co
     for (int64_t ip = 0; ip * MR < mc; ++ip) {
       const int64_t ii = i0 + ip * MR;
       const int mr = static_cast<int>(std::min<int64_t>(MR, i0 + mc - ii));
-      const float* a = A.lda ? A.Ap + ip * MR * A.lda : A.Ap + ip * kc * MR;
-      int64_t lda = A.lda;
-      if (A.lda && mr < MR) {  // rows past M must not be read: pack the short panel
+      const float* a = A.direct ? A.Ap + ip * MR * A.si : A.Ap + ip * kc * MR;
+      int64_t si = A.direct ? A.si : 1, sk = A.direct ? A.sk : MR;
+      if (A.direct && mr < MR) {  // rows past M must not be read: pack the short panel
         if (!edge) {
           edge = scratch(Slot::Edge, static_cast<size_t>(MR) * kc);
           A.src->pack(ii, mr, A.pc, kc, MR, edge);
         }
         a = edge;
-        lda = 0;
+        si = 1;
+        sk = MR;
       }
       float* c = C + ii * ldc + jj;
       if (mr == MR && nr == NR) {
-        ki.fn(kc, a, lda, b, c, ldc, acc);
+        ki.fn(kc, a, si, sk, b, c, ldc, acc);
       } else {
         if (!tile) tile = scratch(Slot::Tile, static_cast<size_t>(MR) * NR);
-        ki.fn(kc, a, lda, b, tile, NR, false);
+        ki.fn(kc, a, si, sk, b, tile, NR, false);
         for (int r = 0; r < mr; ++r) {
           float* cr = c + r * ldc;
           const float* tr = tile + r * NR;
@@ -130,8 +132,8 @@ void gemm_range(const KernelInfo& ki, int64_t M, int64_t N, int64_t kb, int64_t 
   const int threads = num_threads();
   // Packing A pays off when each packed panel meets many B panels; for narrower outputs (the
   // 1x1 convolutions of MobileNets) reading row-major A in place was up to 2.5x faster here.
-  int64_t direct_ld = 0;
-  const float* direct = N <= 512 ? A.rows(&direct_ld) : nullptr;
+  int64_t dsi = 0, dsk = 0;
+  const float* direct = N <= 512 ? A.strided(&dsi, &dsk) : nullptr;
   for (int64_t jc = 0; jc < N; jc += ki.nc) {
     const int64_t nc = std::min(ki.nc, N - jc);
     const int64_t npanels = ceil_div(nc, NR);
@@ -151,10 +153,12 @@ void gemm_range(const KernelInfo& ki, int64_t M, int64_t N, int64_t kb, int64_t 
         for (int64_t t = b; t < e; ++t) {
           const int64_t mb = t / ngroups, g = t % ngroups;
           const int64_t i0 = mb * ki.mc, mc = std::min(ki.mc, M - i0);
-          ABlock blk{nullptr, 0, &A, pc};
+          ABlock blk{nullptr, false, 0, 0, &A, pc};
           if (direct) {
-            blk.Ap = direct + i0 * direct_ld + pc;
-            blk.lda = direct_ld;
+            blk.Ap = direct + i0 * dsi + pc * dsk;
+            blk.direct = true;
+            blk.si = dsi;
+            blk.sk = dsk;
           } else {
             float* Ap = scratch(Slot::PackA, static_cast<size_t>(ceil_div(mc, MR) * MR * kc));
             A.pack(i0, mc, pc, kc, static_cast<int>(MR), Ap);

@@ -27,9 +27,9 @@ class PackSource {
  public:
   virtual ~PackSource() = default;
   virtual void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const = 0;
-  // When X is a row-major matrix in memory (X(i, k) = p[i*ld + k]), its pointer and ld, so the
-  // micro-kernel can read A without packing; null otherwise.
-  virtual const float* rows(int64_t* ld) const { return nullptr; }
+  // When X is a plain strided matrix with one unit stride (X(i, k) = p[i*si + k*sk], si or sk
+  // equal to 1), its pointer and strides, so the micro-kernel can read A in place; else null.
+  virtual const float* strided(int64_t* si, int64_t* sk) const { return nullptr; }
 };
 
 // X(i, k) = p[i*rs + k*cs].
@@ -37,9 +37,10 @@ class StridedSource final : public PackSource {
  public:
   StridedSource(const float* p, int64_t rs, int64_t cs) : p_(p), rs_(rs), cs_(cs) {}
   void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override;
-  const float* rows(int64_t* ld) const override {
-    *ld = rs_;
-    return cs_ == 1 ? p_ : nullptr;
+  const float* strided(int64_t* si, int64_t* sk) const override {
+    *si = rs_;
+    *sk = cs_;
+    return rs_ == 1 || cs_ == 1 ? p_ : nullptr;
   }
 
  private:

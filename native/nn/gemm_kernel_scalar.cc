@@ -7,10 +7,10 @@ namespace {
 
 constexpr int MR = 4, NR = 8;
 
-// lda != 0: a points into row-major A (row stride lda) instead of a packed panel.
-void kernel_4x8(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool accumulate) {
+// A(i, k) = a[i*si + k*sk].
+void kernel_4x8(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, float* c, int64_t ldc,
+                bool accumulate) {
   float acc[MR][NR] = {};
-  const int64_t si = lda ? lda : 1, sk = lda ? 1 : MR;
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += a[i * si] * b[j];
