@@ -4,7 +4,11 @@
  * libtorch peer (bench/libtorch/, when built). Each run is its own child process.
  *
  *   npm run bench:train [-- --quick] [-- --stock 0.5x112,1x112] [-- --stock-limit 1200]
+ *                       [-- --parts native,stock,wasm,libtorch]
  *
+ * --parts runs only some of the columns and keeps the others from an existing
+ * bench/results/train.json (each entry records when it was measured): the stock step takes
+ * long enough on a shared machine that it is worth measuring once.
  * The stock cpu kernels take minutes per step (the MobileNetV2 0.5/112 step alone is several
  * CPU minutes), so stock runs one step, and by default only for 0.5x112 (--stock picks others).
  *
@@ -143,6 +147,13 @@ async function parent(): Promise<void> {
   const si = args.indexOf('--stock');
   const stockConfigs = new Set((si >= 0 ? args[si + 1] : '0.5x112').split(',').map((c) => c.trim()));
   const configs: Array<[number, number]> = quick ? [[0.5, 112]] : [[0.5, 112], [1.0, 112], [0.5, 224], [1.0, 224]];
+  const pi = args.indexOf('--parts');
+  const parts = new Set((pi >= 0 ? args[pi + 1] : 'native,stock,wasm,libtorch').split(','));
+  const resultsFile = path.join(__dirname, 'results', 'train.json');
+  const previous = fs.existsSync(resultsFile)
+    ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { rows: Array<Record<string, unknown>> }).rows : [];
+  const kept = (width: number, size: number, part: string): Record<string, unknown> | undefined =>
+    previous.find((r) => r.width === width && r.size === size)?.[part] as Record<string, unknown> | undefined;
   const ghz = cpuGhz();
   const cores = os.cpus().length;
   const peak = runChild(['peak'], 300);
@@ -156,25 +167,34 @@ async function parent(): Promise<void> {
   const torch = libtorchBinary();
   const rows: Array<Record<string, unknown>> = [];
   for (const [width, size] of configs) {
-    const native = runChild(['native', String(width), String(size), '3'], 900);
-    // The stock cpu kernels take minutes per step at these sizes: one step, within a limit.
-    const stock = stockConfigs.has(`${width}x${size}`) ? runChild(['cpu', String(width), String(size), '1'], stockLimit)
-      : { error: 'not run: minutes per step (see --stock)' };
-    const wasm = runChild(['wasm', String(width), String(size), '1'], 300);
-    const lt = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
-    const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: native.gflop };
-    for (const [name, r] of [['native', native], ['stock', stock], ['wasm', wasm], ['libtorch', lt]] as const) {
-      if (r.ms && r.ms.length) {
+    const measuredAt = new Date().toISOString();
+    const results: Record<string, ChildResult | Record<string, unknown>> = {};
+    if (parts.has('native')) results.native = runChild(['native', String(width), String(size), '3'], 900);
+    if (parts.has('stock')) {
+      results.stock = stockConfigs.has(`${width}x${size}`) ? runChild(['cpu', String(width), String(size), '1'], stockLimit)
+        : { error: 'not run: minutes per step (see --stock)' };
+    }
+    if (parts.has('wasm')) results.wasm = runChild(['wasm', String(width), String(size), '1'], 300);
+    if (parts.has('libtorch')) {
+      results.libtorch = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
+    }
+    const gflop = (results.native as ChildResult | undefined)?.gflop ?? (kept(width, size, 'gflopPerStep') as unknown as number);
+    const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: gflop };
+    for (const name of ['native', 'stock', 'wasm', 'libtorch']) {
+      const r = results[name] as ChildResult | undefined;
+      if (!r) {
+        row[name] = kept(width, size, name) ?? { error: 'not measured' };
+      } else if (r.ms && r.ms.length) {
         const ms = median(r.ms);
         const cpu = r.cpuMs ? median(r.cpuMs) : undefined;
         row[name] = {
           msPerStep: ms, cpuMsPerStep: cpu, imagesPerS: (BATCH * 1000) / ms,
-          gflops: native.gflop ? (native.gflop * 1000) / ms : undefined,
-          gflopsPerCore: native.gflop && cpu ? (native.gflop * 1000) / cpu : undefined, steps: r.ms.length,
+          gflops: gflop ? (gflop * 1000) / ms : undefined,
+          gflopsPerCore: gflop && cpu ? (gflop * 1000) / cpu : undefined, steps: r.ms.length, measuredAt,
           ...(r.threads ? { threads: r.threads } : {}),
         };
       } else {
-        row[name] = { error: r.error };
+        row[name] = { error: r.error, measuredAt };
       }
     }
     const ms = (k: string) => (row[k] as { msPerStep?: number }).msPerStep;
@@ -212,7 +232,7 @@ async function parent(): Promise<void> {
     rows,
   };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, 'results', 'train.json'), JSON.stringify(out, null, 2) + '\n');
+  fs.writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
   console.log('\nwrote bench/results/train.json');
 }
 

@@ -126,7 +126,7 @@ function convCases(t: Test, seed: number, count: number): void {
       () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
     const act = pick(r, ACTS), bias = r() < 0.7 ? randn([c.oc], r) : undefined;
     compare(t, `FusedConv2D ${act}${bias ? '+bias' : ''} ${str(c)}`, 'FusedConv2D',
-      () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad, dilations: dil,
+      () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad as 'same', dilations: dil,
         bias, activation: act, leakyreluAlpha: 0.15 }));
     if (c.dh === 1 && c.dw === 1) {
       const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad);
@@ -158,7 +158,7 @@ function depthwiseCases(t: Test, seed: number, count: number): void {
       () => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
     const act = pick(r, ACTS), bias = r() < 0.7 ? randn([c.oc], r) : undefined;
     compare(t, `FusedDepthwiseConv2D ${act}${bias ? '+bias' : ''} ${str(c)}`, 'FusedDepthwiseConv2D',
-      () => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad,
+      () => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad as 'same',
         dilations: dil, bias, activation: act, leakyreluAlpha: 0.15 }));
     const y = tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil);
     const dy = randn(y.shape, r);
