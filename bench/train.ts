@@ -150,10 +150,14 @@ async function parent(): Promise<void> {
   const pi = args.indexOf('--parts');
   const parts = new Set((pi >= 0 ? args[pi + 1] : 'native,stock,wasm,libtorch').split(','));
   const resultsFile = path.join(__dirname, 'results', 'train.json');
-  const previous = fs.existsSync(resultsFile)
-    ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { rows: Array<Record<string, unknown>> }).rows : [];
-  const kept = (width: number, size: number, part: string): Record<string, unknown> | undefined =>
-    previous.find((r) => r.width === width && r.size === size)?.[part] as Record<string, unknown> | undefined;
+  // Read when needed (another part may finish while this one runs).
+  const previousRow = (width: number, size: number): Record<string, unknown> | undefined => {
+    const previous = fs.existsSync(resultsFile)
+      ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { rows: Array<Record<string, unknown>> }).rows : [];
+    return previous.find((r) => r.width === width && r.size === size);
+  };
+  const kept = (width: number, size: number, part: string) =>
+    previousRow(width, size)?.[part] as Record<string, unknown> | undefined;
   const ghz = cpuGhz();
   const cores = os.cpus().length;
   const peak = runChild(['peak'], 300);
@@ -178,12 +182,13 @@ async function parent(): Promise<void> {
     if (parts.has('libtorch')) {
       results.libtorch = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
     }
-    const gflop = (results.native as ChildResult | undefined)?.gflop ?? (kept(width, size, 'gflopPerStep') as unknown as number);
+    const gflop = Object.values(results).map((r) => (r as ChildResult).gflop).find((g) => g)
+      ?? (previousRow(width, size)?.gflopPerStep as number | undefined);
     const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: gflop };
     for (const name of ['native', 'stock', 'wasm', 'libtorch']) {
       const r = results[name] as ChildResult | undefined;
       if (!r) {
-        row[name] = kept(width, size, name) ?? { error: 'not measured' };
+        row[name] = undefined; // filled from the results file when writing
       } else if (r.ms && r.ms.length) {
         const ms = median(r.ms);
         const cpu = r.cpuMs ? median(r.cpuMs) : undefined;
@@ -197,6 +202,12 @@ async function parent(): Promise<void> {
         row[name] = { error: r.error, measuredAt };
       }
     }
+    rows.push(row);
+  }
+  for (const row of rows) {
+    for (const name of ['native', 'stock', 'wasm', 'libtorch']) {
+      row[name] ??= kept(row.width as number, row.size as number, name) ?? { error: 'not measured' };
+    }
     const ms = (k: string) => (row[k] as { msPerStep?: number }).msPerStep;
     const cpu = (k: string) => (row[k] as { cpuMsPerStep?: number }).cpuMsPerStep;
     if (ms('native') && ms('stock')) {
@@ -207,7 +218,6 @@ async function parent(): Promise<void> {
       row.ratioToLibtorch = ms('native')! / ms('libtorch')!;
       row.ratioToLibtorchCpu = cpu('native')! / cpu('libtorch')!;
     }
-    rows.push(row);
     console.log(JSON.stringify(row));
   }
   const fmt = (v: unknown) => {
