@@ -72,13 +72,14 @@ async function child(kind: string, width: number, size: number, steps: number): 
 }
 
 async function peakChild(): Promise<ChildResult> {
-  const { sgemm, gemmKernelName } = await import('../lib/kernels/nn');
+  const { sgemm, gemmKernelName, setGemmKernel } = await import('../lib/kernels/nn');
   const { setIsa, info } = await import('../lib/info');
   const n = 2048;
   const a = new Float32Array(n * n).map(() => Math.random()), b = new Float32Array(n * n).map(() => Math.random());
   const out: ChildResult = { threads: info().threads };
   for (const isa of ['avx512', 'avx2'] as const) {
     if (setIsa(isa) !== isa) continue;
+    setGemmKernel(isa); // each ISA's own micro-kernel (the AVX-512 level may otherwise pick AVX2's)
     sgemm(a, b, n, n, n);
     let best = Infinity, bestCpu = Infinity;
     for (let r = 0; r < 4; r++) {
@@ -91,6 +92,8 @@ async function peakChild(): Promise<ChildResult> {
     // gflops: wall clock, all threads; gflopsPerCore: per CPU-second (robust to a shared machine).
     out[isa] = { kernel: gemmKernelName(), gflops: (2 * n ** 3) / best / 1e6, gflopsPerCore: (2 * n ** 3) / bestCpu / 1e6 };
   }
+  setGemmKernel('auto');
+  out.autoKernel = gemmKernelName();
   return out;
 }
 
