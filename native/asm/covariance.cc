@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "asm/scratch.h"
 #include "asm/syrk.h"
 #include "common/cpu_features.h"
 #include "common/threadpool.h"
@@ -63,19 +64,23 @@ void mean_covariance(const T* x, int64_t n, int64_t d, double* mean, double* cov
   const int64_t parts = num_parts(n);
   const SyrkFn syrk = pick_syrk();
   // One zeroed accumulator per part; parts run on different threads.
-  std::vector<double> acc(static_cast<size_t>(parts * dp * dp), 0.0);
+  Scratch acc_buf(kScratchCovAccumulators, static_cast<size_t>(parts * dp * dp));
+  double* acc = acc_buf.data();
+  std::fill(acc, acc + parts * dp * dp, 0.0);
   parallel_for(parts, 1, [&](int64_t pb, int64_t pe) {
-    std::vector<double> block(static_cast<size_t>(kBlockRows * dp), 0.0);  // padding columns stay 0
+    Scratch block_buf(kScratchCovBlock, static_cast<size_t>(kBlockRows * dp));
+    double* block = block_buf.data();
+    std::fill(block, block + kBlockRows * dp, 0.0);  // padding columns stay 0
     for (int64_t p = pb; p < pe; ++p) {
-      double* a = acc.data() + p * dp * dp;
+      double* a = acc + p * dp * dp;
       for (int64_t r0 = n * p / parts, end = n * (p + 1) / parts; r0 < end; r0 += kBlockRows) {
         const int64_t rows = std::min(kBlockRows, end - r0);
         for (int64_t r = 0; r < rows; ++r) {
           const T* src = x + (r0 + r) * d;
-          double* dst = block.data() + r * dp;
+          double* dst = block + r * dp;
           for (int64_t j = 0; j < d; ++j) dst[j] = static_cast<double>(src[j]) - mean[j];
         }
-        syrk(block.data(), rows, d, dp, a);
+        syrk(block, rows, d, dp, a);
       }
     }
   });

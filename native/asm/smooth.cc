@@ -4,52 +4,80 @@
 #include <cmath>
 #include <vector>
 
+#include "asm/project.h"
+#include "asm/scratch.h"
+#include "common/cpu_features.h"
 #include "common/threadpool.h"
 
 namespace acr {
 namespace asmodel {
+namespace {
+
+using ProjectFn = void (*)(const PaddedBasis&, const double*, double*, double*);
+
+ProjectFn pick_project() {
+#if defined(__x86_64__) || defined(_M_X64)
+  switch (best_isa()) {
+    case Isa::Avx512: return project_block_avx512;
+    case Isa::Avx2: return project_block_avx2;
+    default: break;
+  }
+#endif
+  return project_block_scalar;
+}
+
+}  // namespace
 
 template <typename T>
-void smooth_one(const Basis& m, const T* s, double* coeff, double* recon) {
-  const int64_t d = m.d;
-  for (int64_t j = 0; j < d; ++j) recon[j] = static_cast<double>(s[j]) - m.mean[j];
-  for (int64_t i = 0; i < m.k; ++i) {
-    const double* v = m.components + i * d;
-    double b0 = 0, b1 = 0;  // two chains: half the latency of one
-    int64_t j = 0;
-    for (; j + 2 <= d; j += 2) {
-      b0 += v[j] * recon[j];
-      b1 += v[j + 1] * recon[j + 1];
+void for_each_smooth(const T* x, int64_t n, const Basis& m, const std::function<void(int64_t, const double*)>& visit) {
+  const int64_t d = m.d, k = m.k;
+  const int64_t ld = (d + kProjectPad - 1) / kProjectPad * kProjectPad;
+  // Padded copy of the basis: zeros past d let the kernels run whole vectors.
+  std::vector<double> padded(static_cast<size_t>(ld * (k + 1) + k), 0.0);
+  double* mean = padded.data();
+  double* comps = mean + ld;
+  double* limits = comps + k * ld;
+  std::copy(m.mean, m.mean + d, mean);
+  for (int64_t i = 0; i < k; ++i) {
+    std::copy(m.components + i * d, m.components + (i + 1) * d, comps + i * ld);
+    limits[i] = 3.0 * std::sqrt(std::max(m.eigenvalues[i], 0.0));
+  }
+  const PaddedBasis basis{mean, comps, limits, ld, k};
+  const ProjectFn project = pick_project();
+  const int64_t blocks = (n + kProjectRows - 1) / kProjectRows;
+  // ~256k multiply-adds per task before a thread is worth waking.
+  const int64_t grain = std::max<int64_t>(1, 262144 / std::max<int64_t>(1, 2 * kProjectRows * (k + 1) * ld));
+  parallel_for(blocks, grain, [&](int64_t bb, int64_t be) {
+    Scratch work(kScratchProject, static_cast<size_t>(kProjectRows * (2 * ld + k)));
+    double* c = work.data();
+    double* recon = c + kProjectRows * ld;
+    double* coeff = recon + kProjectRows * ld;
+    std::fill(c, c + kProjectRows * ld, 0.0);  // padding columns and missing rows stay 0
+    for (int64_t blk = bb; blk < be; ++blk) {
+      const int64_t r0 = blk * kProjectRows, rows = std::min(kProjectRows, n - r0);
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* s = x + (r0 + r) * d;
+        double* cr = c + r * ld;
+        for (int64_t j = 0; j < d; ++j) cr[j] = static_cast<double>(s[j]) - mean[j];
+      }
+      if (rows < kProjectRows) std::fill(c + rows * ld, c + kProjectRows * ld, 0.0);
+      project(basis, c, coeff, recon);
+      for (int64_t r = 0; r < rows; ++r) visit(r0 + r, recon + r * ld);
     }
-    if (j < d) b0 += v[j] * recon[j];
-    const double limit = 3.0 * std::sqrt(std::max(m.eigenvalues[i], 0.0));
-    coeff[i] = std::clamp(b0 + b1, -limit, limit);
-  }
-  for (int64_t j = 0; j < d; ++j) recon[j] = m.mean[j];
-  for (int64_t i = 0; i < m.k; ++i) {
-    const double* v = m.components + i * d;
-    const double b = coeff[i];
-    for (int64_t j = 0; j < d; ++j) recon[j] += b * v[j];
-  }
+  });
 }
 
 template <typename T>
 void smooth(const T* x, int64_t n, const Basis& m, T* out) {
   const int64_t d = m.d;
-  // ~64k multiply-adds per task before a thread is worth waking.
-  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, 4 * m.k * d));
-  parallel_for(n, grain, [&](int64_t b, int64_t e) {
-    std::vector<double> coeff(static_cast<size_t>(m.k)), recon(static_cast<size_t>(d));
-    for (int64_t r = b; r < e; ++r) {
-      smooth_one(m, x + r * d, coeff.data(), recon.data());
-      T* o = out + r * d;
-      for (int64_t j = 0; j < d; ++j) o[j] = static_cast<T>(recon[j]);
-    }
+  for_each_smooth(x, n, m, [&](int64_t r, const double* recon) {
+    T* o = out + r * d;
+    for (int64_t j = 0; j < d; ++j) o[j] = static_cast<T>(recon[j]);
   });
 }
 
-template void smooth_one<float>(const Basis&, const float*, double*, double*);
-template void smooth_one<double>(const Basis&, const double*, double*, double*);
+template void for_each_smooth<float>(const float*, int64_t, const Basis&, const std::function<void(int64_t, const double*)>&);
+template void for_each_smooth<double>(const double*, int64_t, const Basis&, const std::function<void(int64_t, const double*)>&);
 template void smooth<float>(const float*, int64_t, const Basis&, float*);
 template void smooth<double>(const double*, int64_t, const Basis&, double*);
 

@@ -1,8 +1,10 @@
 // Smooth-Face: project a shape on the first k principal components, clamp each coefficient
-// to +-3 sqrt(lambda_i), reconstruct. Batched and threaded over shapes; float64 inside.
+// to +-3 sqrt(lambda_i), reconstruct. Batched (blocks of shapes share each component load) and
+// threaded over shapes; float64 inside.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 namespace acr {
 namespace asmodel {
@@ -16,11 +18,13 @@ struct Basis {
   int64_t k;
 };
 
-// Smooth-Face of one shape: s[d] in, recon[d] out; coeff[k] is scratch.
+// Calls visit(r, recon) for every row r of x (n x d) with its Smooth-Face recon[d], from
+// several threads at once (rows are disjoint).
 template <typename T>
-void smooth_one(const Basis& m, const T* s, double* coeff, double* recon);
+void for_each_smooth(const T* x, int64_t n, const Basis& m, const std::function<void(int64_t, const double*)>& visit);
 
-// out[n x d] = Smooth-Face of each row of x[n x d]. out may not alias x.
+// out[n x d] = Smooth-Face of each row of x[n x d]. out may be x itself (each face is read
+// before it is written) but must not partly overlap it.
 template <typename T>
 void smooth(const T* x, int64_t n, const Basis& m, T* out);
 
