@@ -1,14 +1,15 @@
 /**
  * fitAsm (mean + covariance + eigendecomposition) against numpy's np.cov + np.linalg.eigh, on
  * N = 10,000 random shapes of D = 136 and 196 and on the 300-W training shapes; then Smooth-Face
- * + Phi (both modes) for a whole set. Medians of several runs; ratio = native / numpy (< 1: native
+ * and Phi (per coordinate, each from its own projection, as one call does) for the whole set.
+ * Both sides run at their best: each measurement is the faster of 1 and 2 threads. Medians of several runs; ratio = native / numpy (< 1: native
  * faster). Run: node --import tsx bench/asm.ts [--reps N]. Writes bench/results/asm.json.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fitAsm, info } from '../lib/index';
+import { fitAsm, info, setNumThreads } from '../lib/index';
 import { asmEigh, asmMeanCov, asmPhi, asmSmooth } from '../lib/kernels/asm';
 import { gaussian, readShapes, rng, W300_TRAIN } from '../test/helpers/asm-ref';
 
@@ -32,12 +33,13 @@ interface NumpyResult {
   cov_ms: number;
   eigh_ms: number;
   fit_ms: number;
-  smooth_phi_ms: number;
+  smooth_ms: number;
+  phi_ms: number;
   k: number;
 }
 
 /** The numpy peer on the same float32 data, at its best configuration: OpenBLAS's own core choice. */
-function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
+function numpyRun(x: Float32Array, n: number, d: number, threads: number): NumpyResult | string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-bench-asm-'));
   try {
     const file = path.join(dir, 'x.f32');
@@ -45,6 +47,7 @@ function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
     const env = { ...process.env };
     delete env.OPENBLAS_CORETYPE; // forced cores slow a current OpenBLAS (see the env notes); this run only
     delete env.OPENBLAS_L2_SIZE;
+    env.OPENBLAS_NUM_THREADS = String(threads);
     const run = spawnSync('python3', [path.join(__dirname, 'asm_numpy.py'), file, String(n), String(d), String(REPS), String(LEVEL)], {
       encoding: 'utf8',
       env,
@@ -54,6 +57,21 @@ function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const THREADS = [1, 2];
+const TIMED = ['cov_ms', 'eigh_ms', 'fit_ms', 'smooth_ms', 'phi_ms'] as const;
+
+/** numpy at its best: per measurement, the faster of 1 and 2 OpenBLAS threads. */
+function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
+  let best: NumpyResult | undefined;
+  for (const threads of THREADS) {
+    const res = numpyRun(x, n, d, threads);
+    if (typeof res === 'string') return res;
+    if (!best) best = res;
+    else for (const key of TIMED) best[key] = Math.min(best[key], res[key]);
+  }
+  return best as NumpyResult;
 }
 
 interface Row {
@@ -67,27 +85,32 @@ interface Row {
   numpyEighMs?: number;
   numpyFitMs?: number;
   fitRatio?: number;
-  nativeSmoothPhiMs: number;
-  numpySmoothPhiMs?: number;
-  smoothPhiRatio?: number;
+  nativeSmoothMs: number;
+  numpySmoothMs?: number;
+  nativePhiMs: number;
+  numpyPhiMs?: number;
+  phiRatio?: number;
   k: number;
 }
 
 function bench(name: string, x: Float32Array, n: number, d: number): { row: Row; numpyInfo?: Record<string, string>; note?: string } {
-  const fitMs = medianMs(() => fitAsm(x, { numLandmarks: d / 2 }));
-  const covMs = medianMs(() => asmMeanCov(x, n, d, { device: 'cpu' }));
-  const { cov } = asmMeanCov(x, n, d, { device: 'cpu' });
-  const eighMs = medianMs(() => asmEigh(cov, d));
+  // Native at its best too: per measurement, the faster of 1 and 2 pool threads.
   const model = fitAsm(x, { numLandmarks: d / 2 });
   const basis = { mean: model.mean, components: model.components, eigenvalues: model.eigenvalues, k: model.numComponents(LEVEL) };
+  const { cov } = asmMeanCov(x, n, d, { device: 'cpu' });
   const out = new Float32Array(x.length);
-  // Same work as the numpy peer: Smooth-Face, Phi per coordinate, Phi per landmark.
-  const spMs = medianMs(() => {
-    asmSmooth(x, n, d, basis, { out, device: 'cpu' });
-    asmPhi(x, n, d, basis, { out, device: 'cpu' });
-    asmPhi(x, n, d, basis, { out, mode: 'landmark', device: 'cpu' });
-  });
-  const row: Row = { case: name, n, d, nativeCovMs: covMs, nativeEighMs: eighMs, nativeFitMs: fitMs, nativeSmoothPhiMs: spMs, k: basis.k };
+  const best = { fit: Infinity, cov: Infinity, eigh: Infinity, smooth: Infinity, phi: Infinity };
+  for (const threads of THREADS) {
+    setNumThreads(threads);
+    best.fit = Math.min(best.fit, medianMs(() => fitAsm(x, { numLandmarks: d / 2 })));
+    best.cov = Math.min(best.cov, medianMs(() => asmMeanCov(x, n, d, { device: 'cpu' })));
+    best.eigh = Math.min(best.eigh, medianMs(() => asmEigh(cov, d)));
+    best.smooth = Math.min(best.smooth, medianMs(() => asmSmooth(x, n, d, basis, { out, device: 'cpu' })));
+    best.phi = Math.min(best.phi, medianMs(() => asmPhi(x, n, d, basis, { out, device: 'cpu' })));
+  }
+  setNumThreads(0);
+  const [fitMs, covMs, eighMs, smoothMs, phiMs] = [best.fit, best.cov, best.eigh, best.smooth, best.phi];
+  const row: Row = { case: name, n, d, nativeCovMs: covMs, nativeEighMs: eighMs, nativeFitMs: fitMs, nativeSmoothMs: smoothMs, nativePhiMs: phiMs, k: basis.k };
   const np = numpy(x, n, d);
   if (typeof np === 'string') return { row, note: np };
   Object.assign(row, {
@@ -95,8 +118,9 @@ function bench(name: string, x: Float32Array, n: number, d: number): { row: Row;
     numpyEighMs: np.eigh_ms,
     numpyFitMs: np.fit_ms,
     fitRatio: fitMs / np.fit_ms,
-    numpySmoothPhiMs: np.smooth_phi_ms,
-    smoothPhiRatio: spMs / np.smooth_phi_ms,
+    numpySmoothMs: np.smooth_ms,
+    numpyPhiMs: np.phi_ms,
+    phiRatio: phiMs / np.phi_ms,
   });
   return { row, numpyInfo: np.info };
 }
@@ -126,12 +150,12 @@ function main(): void {
   }
   const fmt = (v: number | undefined, digits = 2) => (v === undefined ? '-' : v.toFixed(digits));
   const i = info();
-  console.log(`ASM fit: native (isa ${i.isa}, ${i.threads} threads) vs numpy ${numpyInfo?.numpy ?? '-'} (${numpyInfo?.blas ?? 'no numpy'}, core ${numpyInfo?.openblas_core ?? '?'}); medians of ${REPS} runs, ms\n`);
-  console.log('| case | native cov | native eigh | native fitAsm | numpy cov | numpy eigh | numpy cov+eigh | ratio fit | native smooth+phi | numpy smooth+phi | ratio |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`ASM fit: native (isa ${i.isa}, ${i.threads} threads) vs numpy ${numpyInfo?.numpy ?? '-'} (${numpyInfo?.blas ?? 'no numpy'}, core ${numpyInfo?.openblas_core ?? '?'}); medians of ${REPS} runs, each side the better of 1 and 2 threads, ms\n`);
+  console.log('| case | k@0.95 | native cov | native eigh | native fitAsm | numpy cov | numpy eigh | numpy cov+eigh | ratio fit | native smooth | numpy smooth | native phi | numpy phi | ratio phi |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of rows) {
     console.log(
-      `| ${x.case} | ${fmt(x.nativeCovMs)} | ${fmt(x.nativeEighMs)} | ${fmt(x.nativeFitMs)} | ${fmt(x.numpyCovMs)} | ${fmt(x.numpyEighMs)} | ${fmt(x.numpyFitMs)} | ${fmt(x.fitRatio)} | ${fmt(x.nativeSmoothPhiMs)} | ${fmt(x.numpySmoothPhiMs)} | ${fmt(x.smoothPhiRatio)} |`,
+      `| ${x.case} | ${x.k} | ${fmt(x.nativeCovMs)} | ${fmt(x.nativeEighMs)} | ${fmt(x.nativeFitMs)} | ${fmt(x.numpyCovMs)} | ${fmt(x.numpyEighMs)} | ${fmt(x.numpyFitMs)} | ${fmt(x.fitRatio)} | ${fmt(x.nativeSmoothMs)} | ${fmt(x.numpySmoothMs)} | ${fmt(x.nativePhiMs)} | ${fmt(x.numpyPhiMs)} | ${fmt(x.phiRatio)} |`,
     );
   }
   for (const n of notes) console.log(`note: ${n}`);
