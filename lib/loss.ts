@@ -72,7 +72,8 @@ function checkRanges(phi: tf.Tensor, weight: tf.Tensor | null): void {
   });
 }
 
-function reduce(l: tf.Tensor, weight: tf.Tensor | null, reduction: Reduction): tf.Tensor {
+/** Applies a reduction to per-element losses l (already weighted): mean divides by sum(w) or n. */
+export function reduceLoss(l: tf.Tensor, weight: tf.Tensor | null, reduction: Reduction): tf.Tensor {
   if (reduction === 'none') return l;
   const total = tf.sum(l);
   if (reduction === 'sum') return total;
@@ -101,7 +102,7 @@ function compositeRaw(c: Checked): tf.Tensor {
   // At d = 0 the loss is 0 and so is its gradient (tfjs's abs has gradient -1 there).
   l = tf.where(tf.greaterEqual(tf.neg(a), 0), tf.zerosLike(l), l);
   if (c.weight) l = tf.mul(l, c.weight);
-  return reduce(l, c.weight, reduction);
+  return reduceLoss(l, c.weight, reduction);
 }
 
 /**
