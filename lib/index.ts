@@ -2,3 +2,4 @@
 export * from './errors';
 export { info, setNumThreads, setIsa } from './info';
 export type { NativeInfo } from './info';
+export * as data from './data';
