@@ -76,7 +76,11 @@ export function parsePts(text: string, file = '<pts>', opts: PtsOptions = {}): F
     const y = parseCoordinate(toks[1], file, i + 1);
     coords.push(x - 1, y - 1);
   }
-  if (braced && !closed) throw new ParseError(file, lines.length, `missing '}' at the end of the points`);
+  if (braced && !closed) {
+    let last = lines.length;
+    while (last > 1 && lines[last - 1].trim() === '') last--;
+    throw new ParseError(file, last, `missing '}' after the last point`);
+  }
   for (; i < lines.length; i++) {
     if (lines[i].trim() !== '') throw new ParseError(file, i + 1, `unexpected text after '}': ${JSON.stringify(lines[i].trim())}`);
   }
