@@ -9,3 +9,5 @@ export { l1Loss, l2Loss, smoothL1Loss, wingLoss, softWingLoss, adaptiveWingLoss 
 export type { BaselineOptions, SmoothL1Options, WingOptions, SoftWingOptions, AdaptiveWingOptions } from './losses';
 export type { Reduction, AcrConstant, AcrParams, AcrLossOptions, BaseLossOptions, LossResult, LossDevice } from './kernels/loss';
 // ---- end loss family ----
+export * as data from './data';
+export * as evaluation from './eval';
