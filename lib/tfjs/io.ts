@@ -28,7 +28,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     fs.renameSync(tmp, file);
     syncDir(dir);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // The folder itself may be unusable (e.g. a file in its place); report the write error.
+    }
     throw new IoError(`${file}: cannot write (${(err as Error).message})`, err);
   }
 }
