@@ -11,3 +11,7 @@ export type { Reduction, AcrConstant, AcrParams, AcrLossOptions, BaseLossOptions
 // ---- end loss family ----
 export * as data from './data';
 export * as evaluation from './eval';
+export {
+  useNativeKernels, nativeKernelsEnabled, nativeKernelStats, resetNativeKernelStats, NATIVE_KERNEL_NAMES,
+} from './tfjs/native-kernels';
+export type { NativeKernelStats } from './tfjs/native-kernels';
