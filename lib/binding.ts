@@ -26,6 +26,57 @@ export interface NativeBinding {
   info(): NativeInfo;
   setNumThreads(n: number): number;
   setIsa(isa: 'scalar' | 'avx2' | 'avx512'): string;
+
+  // ---- loss family (native/napi/loss_napi.cc) ----
+  /** Fused ACR loss + gradient; writes lossOut/gradOut when given; returns the reduced loss (sum for 'none'). */
+  acrLossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    phi: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    lambda: number,
+    threshold: number,
+    constant: 'continuous' | 'reference',
+    device: 'auto' | 'cpu' | 'cuda',
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  l2LossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  l1LossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  /** dst = src with the addon's threads (memory-bandwidth probe). */
+  bandwidthCopy(src: Float32Array, dst: Float32Array): void;
+  /** Sum of src in float64 with the addon's threads (read-bandwidth probe). */
+  bandwidthRead(src: Float32Array): number;
+  /** Elements from which device 'auto' sends the ACR loss to a CUDA device. */
+  lossCudaMinElements(): number;
+  // ---- end loss family ----
 }
 
 const CANDIDATES = [
