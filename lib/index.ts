@@ -15,3 +15,5 @@ export {
   useNativeKernels, nativeKernelsEnabled, nativeKernelStats, resetNativeKernelStats, NATIVE_KERNEL_NAMES,
 } from './tfjs/native-kernels';
 export type { NativeKernelStats } from './tfjs/native-kernels';
+export { fitAsm, AsmModel, schedule, DEFAULT_VARIANCE_LEVELS } from './asm';
+export type { FitAsmOptions, AsmShapeOptions, AsmPhiOptions, AsmModelJSON, ShapesInput } from './asm';
