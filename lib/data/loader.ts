@@ -236,6 +236,8 @@ export class DataLoader {
   async close(): Promise<void> {
     const ws = this.workers;
     this.workers = [];
+    // Re-ref first: an unref'd worker would let the process exit before terminate() settles.
+    for (const w of ws) w.ref();
     await Promise.all(ws.map((w) => w.terminate()));
     for (const { reject } of this.waiting.values()) reject(new IoError('DataLoader closed'));
     this.waiting.clear();
