@@ -32,6 +32,7 @@ t.test('DataLoader: shapes, epoch order, reproducible and resumable batches', as
   const opts = { size: 24, batchSize: 4, augment: {}, seed: 3 };
   const a = await DataLoader.create(recs, opts);
   t.equal(a.batchesPerEpoch(), 3);
+  t.equal(a.flipPermutation!.length, 68, 'the built-in 68-point table is picked up');
   const e0 = await collect(a.epoch(0));
   t.same(e0.map((b) => b.batchSize), [4, 4, 2]);
   const b0 = e0[0];
@@ -64,6 +65,10 @@ t.test('DataLoader without augmentation = preprocessFace, in record order', asyn
   const recs = await makeRecords(dir, 5);
   const ev = await DataLoader.create(recs, { size: 20, batchSize: 3, margin: 0.2 });
   const batches = await collect(ev.epoch(0));
+  t.equal(ev.flipPermutation, null, 'no augmentation, no flips');
+  const targets = ev.targets();
+  t.equal(targets.length, 5 * 136);
+  t.same(Array.from(targets.subarray(0, 136)), Array.from(batches[0].landmarks.subarray(0, 136)), 'targets() = the un-augmented batch targets');
   t.same(batches.flatMap((b) => b.indices), [0, 1, 2, 3, 4]);
   const px = 20 * 20 * 3;
   for (const [slot, i] of [[0, 0], [1, 4]] as const) {
