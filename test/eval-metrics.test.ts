@@ -1,5 +1,5 @@
 import t from 'tap';
-import { aucAt, cedCurve, evaluate, failureRate, nmePerImage, normalisingDistances, resolveNormaliser } from '../lib/eval/metrics';
+import { aucAt, cedCurve, evaluate, failureRate, nmePerImage, normalisingDistances, resolveNormaliser, subsetSummaries } from '../lib/eval/metrics';
 import { Rng } from '../lib/data/rng';
 
 // Three hand-made faces of 3 points, normalised by the distance between points 0 and 1.
@@ -25,6 +25,11 @@ t.test('NME per image, FR, AUC and CED against hand-computed values', async (t) 
   t.ok(Math.abs(ev.summary.failureRate - 100 / 3) < 1e-9);
   t.equal(ev.summary.count, 3);
   t.equal(ev.summary.normaliser, 'inter-ocular(0,1)');
+  const sub = subsetSummaries(e, { hard: [0], easy: [1, 2], none: [] });
+  t.same(Object.keys(sub), ['hard', 'easy'], 'empty subsets are left out');
+  t.ok(Math.abs(sub.easy.nme - 3.5) < 1e-7 && sub.easy.failureRate === 0 && Math.abs(sub.easy.auc - 0.13 / 0.2) < 1e-9);
+  t.equal(sub.hard.failureRate, 100);
+  t.throws(() => subsetSummaries(e, { bad: [3] }), { code: 'ERR_RANGE', message: /subsets\.bad/ });
 });
 
 t.test('AUC edge cases: all perfect = 1, all failed = 0, error exactly at the threshold', async (t) => {

@@ -59,7 +59,7 @@ t.test('writeEvaluationReport: CSV, JSON summary, CED plots and the worst faces'
     const file = path.join(dir, `f${i}.png`);
     await writeImage(file, texture(60, 50, i));
     const lm = ringLandmarks(4, 30, 25, 12, 10);
-    recs.push({ id: `f${i}`, imagePath: file, landmarks: lm });
+    recs.push({ id: `f${i}`, imagePath: file, landmarks: lm, source: i < 2 ? 'a' : 'b', attributes: { blur: i % 2 } });
     for (let k = 0; k < 8; k++) pred.push(lm[k] + (k % 2 ? 0 : i)); // face i: every x off by i px
   }
   const out = path.join(dir, 'report');
@@ -70,6 +70,11 @@ t.test('writeEvaluationReport: CSV, JSON summary, CED plots and the worst faces'
   t.equal(summary.name, 'tiny');
   t.equal(summary.loss, 'acr');
   t.equal(summary.count, 5);
+  // Subsets: blur = faces 1 and 3 (x off by 1 and 3 px), source a = faces 0 and 1, b = 2, 3, 4.
+  t.same(Object.keys(summary.subsets).sort(), ['blur', 'source:a', 'source:b']);
+  t.ok(Math.abs(summary.subsets.blur.nme - (100 * 2) / diag) < 1e-3, 'blur subset mean NME');
+  t.equal(summary.subsets['source:b'].count, 3);
+  t.ok(Math.abs(summary.subsets['source:a'].medianNme - (100 * 0.5) / diag) < 1e-3);
   t.ok(Math.abs(summary.nme - (100 * (0 + 1 + 2 + 3 + 4)) / 5 / diag) < 1e-3, `mean NME ${summary.nme}`);
   const rows = readFileSync(path.join(out, 'per_image.csv'), 'utf8').trim().split('\n');
   t.equal(rows.length, 6);
