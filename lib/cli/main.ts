@@ -16,6 +16,7 @@ export interface Command {
 
 const COMMANDS: Array<() => Command> = [
   // Each command module registers itself here: () => require('./train').command, ...
+  () => require('./train').command,
 ];
 
 function commands(): Command[] {
