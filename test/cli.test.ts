@@ -120,6 +120,15 @@ t.test('end to end: acr train (tiny model, 1 epoch) then acr eval --run', async 
   const all = await acr('eval', '--model', path.join(run, 'checkpoints', 'latest'), '--data', data, '--out', path.join(tmp, 'eval-all'), '--worst', '0');
   t.equal(all.code, 0, all.err);
   t.match(all.out, /20 faces/);
+  const cmp = await acr('eval', '--run', run, '--worst', '0', '--out', path.join(tmp, 'eval-cmp'), '--name', 'again', '--compare', path.join(run, 'eval'));
+  t.equal(cmp.code, 0, cmp.err);
+  const svg = fs.readFileSync(path.join(tmp, 'eval-cmp', 'ced-compare.svg'), 'utf8');
+  t.match(svg, /again/);
+  t.match(svg, /run-e2e/);
+  t.ok(fs.statSync(path.join(tmp, 'eval-cmp', 'ced-compare.png')).size > 0);
+  const bad = await acr('eval', '--run', run, '--worst', '0', '--out', path.join(tmp, 'eval-bad'), '--compare', path.join(tmp, 'nowhere'));
+  t.equal(bad.code, 1);
+  t.match(bad.err, /nowhere.*per_image\.csv|per_image\.csv.*nowhere/);
 });
 
 t.test('SIGINT: the child finishes the step, writes the checkpoint, exits 130; --resume completes', async (t) => {

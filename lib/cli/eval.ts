@@ -1,9 +1,10 @@
 /** `acr eval`: a trained model + faces -> NME / FR / AUC summary, per-image CSV, CED SVG/PNG, worst faces. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ArgumentError, IoError } from '../errors';
+import { ArgumentError, IoError, ParseError } from '../errors';
 import { loadDataset, splitByIds } from '../data';
-import { writeEvaluationReport, type NormaliserKind } from '../eval';
+import { cedPng, cedSvg, writeEvaluationReport, type CedRun, type NormaliserKind } from '../eval';
+import { writeFileAtomic } from '../tfjs/io';
 import { loadModel } from '../tfjs/io';
 import type { TrainConfig } from '../train/config';
 import { predictRecords } from '../train/predict';
@@ -25,8 +26,35 @@ const OPTIONS: OptionTable = {
   margin: { kind: 'number', arg: 'F', help: 'Crop margin (default: the run\'s, else 0.15)' },
   'batch-size': { kind: 'integer', help: 'Faces per forward pass', defaultText: '32' },
   'skip-bad': { kind: 'boolean', help: 'Skip unreadable faces with a warning instead of failing' },
+  compare: { kind: 'string', arg: 'DIR,DIR', help: 'Other eval report folders to draw on one CED chart with this one (ced-compare.svg/.png)' },
   threads: { kind: 'integer', help: 'Native thread pool size (0 = all cores)' },
 };
+
+/** Per-face NME (fractions) and the run name of an earlier report folder (per_image.csv + summary.json). */
+export function readReport(dir: string): CedRun {
+  const csv = path.join(dir, 'per_image.csv');
+  let text: string;
+  let name = path.basename(path.resolve(dir));
+  try {
+    text = fs.readFileSync(csv, 'utf8');
+  } catch (err) {
+    throw new IoError(`${csv}: cannot read an eval report (${(err as Error).message})`, err);
+  }
+  try {
+    name = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).name ?? name;
+  } catch {
+    // A report without summary.json still plots, under its folder name.
+  }
+  const lines = text.trim().split(/\r?\n/);
+  const col = lines[0].split(',').indexOf('nme_percent');
+  if (col < 0) throw new ParseError(csv, 1, "no 'nme_percent' column");
+  const errors = lines.slice(1).map((l, i) => {
+    const x = Number(l.split(',')[col]);
+    if (!Number.isFinite(x)) throw new ParseError(csv, i + 2, `nme_percent is not a number`);
+    return x / 100;
+  });
+  return { name, errors };
+}
 
 const SUMMARY =
   'Evaluate a trained model: per-face NME with the chosen normaliser, FR and AUC at the threshold (AUC = area\n' +
@@ -88,6 +116,13 @@ export const command: Command = {
       meta: { model: path.resolve(modelDir), data: path.resolve(data), split, margin, loss: runConfig?.loss, inputSize: model.inputs[0].shape[1] },
     });
     const s = report.summary;
+    if (v.compare) {
+      const runs: CedRun[] = [{ name, errors: report.evaluation.perImage }, ...String(v.compare).split(',').map((d) => readReport(d.trim()))];
+      const opts = { threshold: s.threshold, title: `CED (${s.normaliser})` };
+      writeFileAtomic(path.join(out, 'ced-compare.svg'), cedSvg(runs, opts));
+      writeFileAtomic(path.join(out, 'ced-compare.png'), await cedPng(runs, opts));
+      report.files.push(path.join(out, 'ced-compare.svg'), path.join(out, 'ced-compare.png'));
+    }
     console.log(`${name}: ${s.count} faces, NME ${s.nme.toFixed(3)}% (${s.normaliser}), FR@${s.threshold} ${s.failureRate.toFixed(2)}%, AUC@${s.threshold} ${s.auc.toFixed(4)}`);
     console.log(`wrote ${report.files.join(', ')}`);
     return 0;
