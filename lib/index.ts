@@ -15,3 +15,16 @@ export {
   useNativeKernels, nativeKernelsEnabled, nativeKernelStats, resetNativeKernelStats, NATIVE_KERNEL_NAMES,
 } from './tfjs/native-kernels';
 export type { NativeKernelStats } from './tfjs/native-kernels';
+// ---- model / train family ----
+export { mobileNetV2, mobileNetV2Backbone, tinyCnn, buildModel, ARCHITECTURES } from './model';
+export type { MobileNetV2Options, TinyCnnOptions, ModelSpec, Architecture } from './model';
+export { saveModel, loadModel, folderSaver, folderLoader } from './tfjs/io';
+export {
+  train, resolveTrainConfig, DEFAULT_TRAIN_CONFIG, LOSS_NAMES, LR_SCHEDULES, PHI_MODES, learningRate, loadCheckpoint, saveCheckpoint, checkpointPath,
+} from './train';
+export type { TrainConfig, TrainHooks, TrainResult, TrainStatus, EpochLog, TrainData, TrainSet, TrainDeps, LossFn, FittedAsm, PhiTable, TrainState, LossName, LrScheduleName, PhiMode } from './train';
+export { lossFunction } from './train/loss-fn';
+export { openDataset, cropTargets } from './train/folder-data';
+export { predictRecords, modelInputSize } from './train/predict';
+export type { PredictOptions, Predictions } from './train/predict';
+// ---- end model / train family ----

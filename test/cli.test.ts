@@ -131,30 +131,52 @@ t.test('end to end: acr train (tiny model, 1 epoch) then acr eval --run', async 
   t.match(bad.err, /nowhere.*per_image\.csv|per_image\.csv.*nowhere/);
 });
 
+/** Starts `acr train` in a child and waits until it has written a checkpoint. */
+async function trainChild(args: string[], run: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'lib', 'cli', 'main.ts'), ...args, '--epochs', '400', '--checkpoint-every', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const io = { out: '', err: '' };
+  child.stdout.on('data', (d) => (io.out += d));
+  child.stderr.on('data', (d) => (io.err += d));
+  const state = path.join(run, 'checkpoints', 'latest', 'state.json');
+  const deadline = Date.now() + 60000;
+  while (!fs.existsSync(state) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  return { child, io, state, exited };
+}
+
+function trainArgs(data: string, run: string): string[] {
+  return ['train', '--data', data, '--out', run, '--loss', 'l2', '--arch', 'tiny', '--input-size', '16', '--batch-size', '4', '--val-fraction', '0', '--no-progress'];
+}
+
 t.test('SIGINT: the child finishes the step, writes the checkpoint, exits 130; --resume completes', async (t) => {
   const data = path.join(tmp, 'faces-int');
   await fixtureFolder(data, 16);
   const run = path.join(tmp, 'run-int');
-  const args = ['train', '--data', data, '--out', run, '--loss', 'l2', '--arch', 'tiny', '--input-size', '16', '--batch-size', '4', '--val-fraction', '0', '--no-progress'];
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'lib', 'cli', 'main.ts'), ...args, '--epochs', '400', '--checkpoint-every', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const state = path.join(run, 'checkpoints', 'latest', 'state.json');
-  const deadline = Date.now() + 60000;
-  while (!fs.existsSync(state) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  const args = trainArgs(data, run);
+  const { child, io, state, exited } = await trainChild(args, run);
   t.ok(fs.existsSync(state), 'a checkpoint appeared');
   child.kill('SIGINT');
-  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-  t.equal(code, 130, err);
-  t.match(err, /interrupted; finishing the step and writing the checkpoint/);
-  t.match(out, /resume with: acr train .* --resume/);
+  const { code } = await exited;
+  t.equal(code, 130, io.err);
+  t.match(io.err, /interrupted; finishing the step and writing the checkpoint/);
+  t.match(io.out, /resume with: acr train .* --resume/);
   const s = JSON.parse(fs.readFileSync(state, 'utf8'));
   t.ok(s.globalStep >= 1 && s.epoch < 400);
   const r = await acr(...args, '--epochs', String(s.epoch + 1), '--resume');
   t.equal(r.code, 0, r.err);
   t.match(r.out, new RegExp(`completed: ${s.epoch + 1}/${s.epoch + 1} epochs`));
+
+  // A kill (no chance to write anything) resumes from the last complete checkpoint.
+  const killed = path.join(tmp, 'run-kill');
+  const k = await trainChild(trainArgs(data, killed), killed);
+  await new Promise((r) => setTimeout(r, 300));
+  k.child.kill('SIGKILL');
+  t.equal((await k.exited).signal, 'SIGKILL');
+  const ks = JSON.parse(fs.readFileSync(path.join(killed, 'checkpoints', 'latest', 'state.json'), 'utf8'));
+  const kr = await acr(...trainArgs(data, killed), '--epochs', String(ks.epoch + 1), '--resume');
+  t.equal(kr.code, 0, kr.err);
+  t.match(kr.out, /completed/);
+  t.same(fs.readdirSync(path.join(killed, 'checkpoints')), ['latest'], 'no temp folders left behind (no validation set: no best)');
 });
