@@ -104,6 +104,8 @@ export interface NativeBinding {
     outShape: number[]): void;
   /** x as [outer, mid, inner]: out[o, i] = scale * sum over mid. */
   nnReduceSum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
+  /** glibc only: keep freed memory in the process (no mmap, no trim). False where unsupported. */
+  nnRetainFreedMemory(): boolean;
   /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
   nnGemmKernel(): string;
   // --- end nn family ---
