@@ -9,3 +9,9 @@ export { l1Loss, l2Loss, smoothL1Loss, wingLoss, softWingLoss, adaptiveWingLoss 
 export type { BaselineOptions, SmoothL1Options, WingOptions, SoftWingOptions, AdaptiveWingOptions } from './losses';
 export type { Reduction, AcrConstant, AcrParams, AcrLossOptions, BaseLossOptions, LossResult, LossDevice } from './kernels/loss';
 // ---- end loss family ----
+export * as data from './data';
+export * as evaluation from './eval';
+export {
+  useNativeKernels, nativeKernelsEnabled, nativeKernelStats, resetNativeKernelStats, NATIVE_KERNEL_NAMES,
+} from './tfjs/native-kernels';
+export type { NativeKernelStats } from './tfjs/native-kernels';
