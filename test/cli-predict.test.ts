@@ -70,12 +70,14 @@ t.test('predict: JSON and overlay, same numbers as the library', async (t) => {
   const r = await acr('predict', image, '--model', modelFile, '--box', '20,10,60,50', '--json', '--out', overlay);
   t.equal(r.code, 0, r.err);
   const json = JSON.parse(r.out);
-  t.same(json.box, [20, 10, 60, 50]);
-  t.equal(json.landmarks.length, 4);
+  t.equal(json.faces.length, 1);
+  const face = json.faces[0];
+  t.same(face.box, [20, 10, 60, 50]);
+  t.equal(face.landmarks.length, 4);
   const p = await Predictor.load(modelFile);
   const ref = await p.predict(image, { box: [20, 10, 60, 50] });
   await p.dispose();
-  json.landmarks.forEach(([x, y]: [number, number], i: number) => {
+  face.landmarks.forEach(([x, y]: [number, number], i: number) => {
     t.ok(Math.abs(x - ref.landmarks[2 * i]) < 0.01 && Math.abs(y - ref.landmarks[2 * i + 1]) < 0.01, `point ${i}`);
   });
   const meta = await sharp(overlay).metadata();
@@ -95,6 +97,9 @@ t.test('predict: failures exit 1 with the reason', async (t) => {
   const notImage = await acr('predict', modelFile, '--model', modelFile, '--box', '1,1,5,5');
   t.equal(notImage.code, 1);
   t.match(notImage.err, /cannot decode/);
+  const noFace = await acr('predict', image, '--model', modelFile);
+  t.equal(noFace.code, 1, 'no box and no face found (or no detector installed)');
+  t.match(noFace.err, /--box/);
   let shipped = true;
   try {
     pretrainedModelPath();
