@@ -136,9 +136,10 @@ t.test('a sequential model exports too', async (t) => {
   const m = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, padding: 'same' }),
-      tf.layers.batchNormalization(),
+      tf.layers.batchNormalization({ center: false }),
       tf.layers.reLU({ maxValue: 6 }),
       tf.layers.flatten(),
+      tf.layers.batchNormalization({ scale: false }),
       tf.layers.dense({ units: 4 }),
     ],
   });

@@ -146,9 +146,10 @@ export class Predictor {
       throw new ParseError(source, undefined, `expected an input '${INPUT_NAME}' and an output '${OUTPUT_NAME}'`);
     }
     const [, h, w, c] = input.shape;
-    if (h !== meta.inputHeight || w !== meta.inputWidth || c !== 3 || output.shape[1] !== 2 * meta.numLandmarks) {
+    if (h !== meta.inputHeight || w !== meta.inputWidth || output.shape[1] !== 2 * meta.numLandmarks) {
       throw new ParseError(source, undefined, `graph shapes [${input.shape}] -> [${output.shape}] do not match the metadata`);
     }
+    if (c !== 3) throw new UnsupportedError(`model: the Predictor feeds RGB images (3 channels), the model takes ${c}`);
     if (meta.inputHeight !== meta.inputWidth) {
       throw new UnsupportedError(`model: the Predictor needs a square input, the model takes ${meta.inputHeight}x${meta.inputWidth}`);
     }

@@ -88,8 +88,12 @@ export function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
     // getWeights() returns the variables themselves: read the size, never dispose them.
     const c = layer.getWeights()[0].shape[0];
     const fill = (lo: number, hi: number) => tf.tensor1d(Array.from({ length: c }, () => r(lo, hi)));
-    // order: gamma, beta, moving mean, moving variance
-    layer.setWeights([fill(0.5, 1.5), fill(-0.2, 0.2), fill(-0.3, 0.3), fill(0.5, 2)]);
+    // order: gamma (when scale), beta (when center), moving mean, moving variance
+    const cfg = layer.getConfig();
+    const ws = [fill(-0.3, 0.3), fill(0.5, 2)];
+    if (cfg.center !== false) ws.unshift(fill(-0.2, 0.2));
+    if (cfg.scale !== false) ws.unshift(fill(0.5, 1.5));
+    layer.setWeights(ws);
   }
 }
 
