@@ -30,3 +30,17 @@ export { openDataset, cropTargets } from './train/folder-data';
 export { predictRecords, modelInputSize } from './train/predict';
 export type { PredictOptions, Predictions } from './train/predict';
 // ---- end model / train family ----
+// ---- onnx family ----
+export { exportOnnx, toOnnx } from './onnx/export';
+export type { ExportOptions } from './onnx/export';
+export { Predictor } from './onnx/predictor';
+export type { LoadOptions, PredictOptions, PredictItem, PredictImage, FacePrediction } from './onnx/predictor';
+export type { LandmarkModelMetadata } from './onnx/metadata';
+export { detectFaces } from './onnx/detect';
+export type { DetectedFace, DetectOptions } from './onnx/detect';
+export { writeOverlay } from './onnx/overlay';
+export type { OverlayFace } from './onnx/overlay';
+export { modelCard, LICENCE_300W } from './onnx/model-card';
+export type { ModelCardInput, ModelCardMetric } from './onnx/model-card';
+export { PRETRAINED_NAME, pretrainedModelPath } from './onnx/pretrained';
+// ---- end onnx family ----
