@@ -28,7 +28,7 @@ export type { TrainConfig, TrainHooks, TrainResult, TrainStatus, EpochLog, Train
 export { lossFunction } from './train/loss-fn';
 export { openDataset, cropTargets } from './train/folder-data';
 export { predictRecords, modelInputSize } from './train/predict';
-export type { PredictOptions, Predictions } from './train/predict';
+export type { PredictOptions as RecordPredictOptions, Predictions } from './train/predict';
 // ---- end model / train family ----
 // ---- onnx family ----
 export { exportOnnx, toOnnx } from './onnx/export';
