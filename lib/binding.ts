@@ -27,6 +27,88 @@ export interface NativeBinding {
   setNumThreads(n: number): number;
   setIsa(isa: 'scalar' | 'avx2' | 'avx512'): string;
 
+  // ---- loss family (native/napi/loss_napi.cc) ----
+  /** Fused ACR loss + gradient; writes lossOut/gradOut when given; returns the reduced loss (sum for 'none'). */
+  acrLossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    phi: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    lambda: number,
+    threshold: number,
+    constant: 'continuous' | 'reference',
+    device: 'auto' | 'cpu' | 'cuda',
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  l2LossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  l1LossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  /** dst = src with the addon's threads (memory-bandwidth probe). */
+  bandwidthCopy(src: Float32Array, dst: Float32Array): void;
+  /** Sum of src in float64 with the addon's threads (read-bandwidth probe). */
+  bandwidthRead(src: Float32Array): number;
+  /** Elements from which device 'auto' sends the ACR loss to a CUDA device. */
+  lossCudaMinElements(): number;
+  // ---- end loss family ----
+  // --- nn family (native/napi/nn_napi.cc) ---
+  // geometry = [N, H, W, C, OH, OW, OC, KH, KW, strideH, strideW, dilationH, dilationW, padTop, padLeft]
+  // activation: 0 linear, 1 relu, 2 relu6, 3 leakyrelu (alpha), 4 elu, 5 sigmoid.
+  nnConv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    geometry: number[], activation: number, alpha: number): void;
+  nnConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  nnConv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geometry: number[]): void;
+  nnDepthwise(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    geometry: number[], activation: number, alpha: number): void;
+  nnDepthwiseBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  nnDepthwiseBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geometry: number[]): void;
+  /** dims = [batchA, batchB, M, N, K]; c[i] = act(op(a[i]) op(b[i]) + bias[n]); a batch of 1 broadcasts. */
+  nnMatMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, dims: number[],
+    transposeA: boolean, transposeB: boolean, activation: number, alpha: number): void;
+  /** Training-mode batch norm over the last axis: writes y, mean and (population) variance. */
+  nnBatchNormTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
+    mean: Float32Array, variance: Float32Array, channels: number, epsilon: number): void;
+  nnBatchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array | null, mean: Float32Array,
+    variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, epsilon: number): void;
+  /** y = min(max(x, 0), cap); gradient passes where 0 < x <= cap. */
+  nnReluCap(x: Float32Array, y: Float32Array, cap: number): void;
+  nnReluCapGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, cap: number): void;
+  /** out = a op b (0 add, 1 sub, 2 mul, 3 div), numpy broadcasting over equal-rank shapes. */
+  nnBinary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array,
+    outShape: number[]): void;
+  /** x as [outer, mid, inner]: out[o, i] = scale * sum over mid. */
+  nnReduceSum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
+  /** glibc only: keep freed memory in the process (no mmap, no trim). False where unsupported. */
+  nnRetainFreedMemory(): boolean;
+  /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
+  nnGemmKernel(): string;
+  // --- end nn family ---
   // ---- Active Shape Model (native/napi/asm_napi.cc) ----
   /** Mean and covariance (divided by n - 1) of x (n x d, row-major) into mean[d], cov[d*d]. Returns where it ran. */
   asmMeanCov(
