@@ -373,3 +373,16 @@ t.test('schedule follows the reference and scales with the epoch count', async (
   t.throws(() => schedule(1.5, 150), { code: 'ERR_RANGE' });
   t.throws(() => schedule(0, 0), { code: 'ERR_RANGE' });
 });
+
+t.test('training glue: the default deps use fitAsm and schedule', async (t) => {
+  const { defaultDeps } = await import('../lib/train/defaults');
+  const deps = defaultDeps();
+  const shapes = Float32Array.from(faces(40, 5, 12).flat());
+  const fitted = deps.fitAsm(shapes, 5);
+  const direct = fitAsm(shapes, { numLandmarks: 5 });
+  const phi = fitted.phi(shapes, 0.9, 'landmark');
+  t.type(phi, Float32Array);
+  t.same(Array.from(phi), Array.from(direct.phi(shapes, 0.9, { mode: 'landmark' })));
+  t.same(fitted.toJSON(), direct.toJSON());
+  t.equal(deps.schedule(20, 150), 0.85);
+});
