@@ -323,6 +323,9 @@ t.test('fitAsm rejects bad input with typed errors that name the problem', async
   const good = faces(5, 3, 2);
   t.throws(() => fitAsm(good.map((s, i) => (i === 3 ? s.map((x, j) => (j === 4 ? NaN : x)) : s))), { code: 'ERR_RANGE', message: /row 3, column 4/ });
   t.throws(() => fitAsm(Float32Array.from(good.flat(), (x, i) => (i === 7 ? Infinity : x)), { numLandmarks: 3 }), { code: 'ERR_RANGE', message: /row 1, column 1/ });
+  t.throws(() => fitAsm(Float64Array.from(good.flat(), (x, i) => (i === 12 ? NaN : x)), { numLandmarks: 3 }), { code: 'ERR_RANGE', message: /row 2, column 0/ });
+  t.throws(() => fitAsm([[1e308, 1e308], [1e308, 1e308]]), { code: 'ERR_RANGE', message: /too large/ });
+  t.throws(() => fitAsm([[1e200, 0], [-1e200, 0]]), { code: 'ERR_RANGE', message: /covariance overflows/ });
   t.throws(() => fitAsm([good[0]]), { code: 'ERR_SHAPE', message: /at least 2/ });
   t.throws(() => fitAsm([]), { code: 'ERR_SHAPE' });
   t.throws(() => fitAsm([[1, 2, 3], [4, 5, 6]]), { code: 'ERR_SHAPE', message: /even/ });
