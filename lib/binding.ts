@@ -77,7 +77,81 @@ export interface NativeBinding {
   /** Elements from which device 'auto' sends the ACR loss to a CUDA device. */
   lossCudaMinElements(): number;
   // ---- end loss family ----
+  // --- nn family (native/napi/nn_napi.cc) ---
+  // geometry = [N, H, W, C, OH, OW, OC, KH, KW, strideH, strideW, dilationH, dilationW, padTop, padLeft]
+  // activation: 0 linear, 1 relu, 2 relu6, 3 leakyrelu (alpha), 4 elu, 5 sigmoid.
+  nnConv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    geometry: number[], activation: number, alpha: number): void;
+  nnConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  nnConv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geometry: number[]): void;
+  nnDepthwise(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    geometry: number[], activation: number, alpha: number): void;
+  nnDepthwiseBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  nnDepthwiseBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geometry: number[]): void;
+  /** dims = [batchA, batchB, M, N, K]; c[i] = act(op(a[i]) op(b[i]) + bias[n]); a batch of 1 broadcasts. */
+  nnMatMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, dims: number[],
+    transposeA: boolean, transposeB: boolean, activation: number, alpha: number): void;
+  /** Training-mode batch norm over the last axis: writes y, mean and (population) variance. */
+  nnBatchNormTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
+    mean: Float32Array, variance: Float32Array, channels: number, epsilon: number): void;
+  nnBatchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array | null, mean: Float32Array,
+    variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, epsilon: number): void;
+  /** y = min(max(x, 0), cap); gradient passes where 0 < x <= cap. */
+  nnReluCap(x: Float32Array, y: Float32Array, cap: number): void;
+  nnReluCapGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, cap: number): void;
+  /** out = a op b (0 add, 1 sub, 2 mul, 3 div), numpy broadcasting over equal-rank shapes. */
+  nnBinary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array,
+    outShape: number[]): void;
+  /** x as [outer, mid, inner]: out[o, i] = scale * sum over mid. */
+  nnReduceSum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
+  /** glibc only: keep freed memory in the process (no mmap, no trim). False where unsupported. */
+  nnRetainFreedMemory(): boolean;
+  /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
+  nnGemmKernel(): string;
+  // --- end nn family ---
+  // ---- Active Shape Model (native/napi/asm_napi.cc) ----
+  /** Mean and covariance (divided by n - 1) of x (n x d, row-major) into mean[d], cov[d*d]. Returns where it ran. */
+  asmMeanCov(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    cov: Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  /** Eigenvalues (descending) and unit eigenvectors (rows of `vectors`) of the symmetric part of a (n x n). */
+  asmEigh(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): void;
+  /** Smooth-Face of each row of x into out (same element type; may be x itself). */
+  asmSmooth(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    components: Float64Array,
+    eigenvalues: Float64Array,
+    k: number,
+    out: Float32Array | Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  /** Phi of each row of x into out (same element type; may be x itself). */
+  asmPhi(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    components: Float64Array,
+    eigenvalues: Float64Array,
+    k: number,
+    mode: 'coordinate' | 'landmark',
+    epsilon: number,
+    out: Float32Array | Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  // ---- end Active Shape Model ----
 }
+
+/** Where an ASM kernel runs: 'auto' uses a GPU when one is present and the work is large. */
+export type AsmDevice = 'auto' | 'cpu' | 'cuda';
 
 const CANDIDATES = [
   path.join(__dirname, '..', 'build', 'Release', 'acr_native.node'),

@@ -1,0 +1,161 @@
+#include "nn/batchnorm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "common/threadpool.h"
+#include "nn/workspace.h"
+
+namespace acr {
+namespace nn {
+namespace {
+
+// Rows per block summed in float before being added to the double totals: fast, and the
+// float partial sums stay short enough to be accurate.
+constexpr int64_t kBlock = 64;
+
+int64_t parts_for(int64_t rows, int64_t C) {
+  const int64_t by_work = std::max<int64_t>(1, rows * C / 32768);
+  return std::max<int64_t>(1, std::min<int64_t>(num_threads(), by_work));
+}
+
+// For each part, sums f(row) over its rows into two per-channel double arrays.
+template <typename F>
+void reduce_two(int64_t rows, int64_t C, double* out_a, double* out_b, F&& f) {
+  const int64_t parts = parts_for(rows, C);
+  std::vector<double> acc(static_cast<size_t>(parts * 2 * C), 0.0);
+  parallel_for(parts, 1, [&](int64_t b, int64_t e) {
+    float* fa = scratch(Slot::Tile, static_cast<size_t>(2 * C));
+    float* fb = fa + C;
+    for (int64_t t = b; t < e; ++t) {
+      double* da = acc.data() + t * 2 * C;
+      double* db = da + C;
+      const int64_t r0 = rows * t / parts, r1 = rows * (t + 1) / parts;
+      for (int64_t r = r0; r < r1; r += kBlock) {
+        std::fill(fa, fa + 2 * C, 0.f);
+        for (int64_t q = r; q < std::min(r1, r + kBlock); ++q) f(q, fa, fb);
+        for (int64_t c = 0; c < C; ++c) da[c] += fa[c], db[c] += fb[c];
+      }
+    }
+  });
+  std::fill(out_a, out_a + C, 0.0);
+  std::fill(out_b, out_b + C, 0.0);
+  for (int64_t t = 0; t < parts; ++t)
+    for (int64_t c = 0; c < C; ++c) out_a[c] += acc[t * 2 * C + c], out_b[c] += acc[t * 2 * C + C + c];
+}
+
+}  // namespace
+
+void batchnorm_train(int64_t rows, int64_t C, const float* x, const float* gamma, const float* beta, float eps,
+                     float* y, float* mean, float* var) {
+  if (C <= 0) return;
+  if (rows <= 0) {
+    // tfjs gives NaN statistics for an empty batch (0/0).
+    std::fill(mean, mean + C, std::nanf(""));
+    std::fill(var, var + C, std::nanf(""));
+    return;
+  }
+  // Shifted sums (by the first row) keep the variance accurate when |mean| >> std.
+  std::vector<double> s(C), q(C);
+  const float* x0 = x;
+  reduce_two(rows, C, s.data(), q.data(), [&](int64_t r, float* __restrict a, float* __restrict b) {
+    const float* __restrict xr = x + r * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const float d = xr[c] - x0[c];
+      a[c] += d;
+      b[c] += d * d;
+    }
+  });
+  std::vector<float> scale(C), shift(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const double m = s[c] / rows, v = std::max(0.0, q[c] / rows - m * m);
+    mean[c] = static_cast<float>(m + x0[c]);
+    var[c] = static_cast<float>(v);
+    const double inv = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    const double g = gamma ? gamma[c] : 1.0;
+    scale[c] = static_cast<float>(g * inv);
+    shift[c] = static_cast<float>((beta ? beta[c] : 0.0) - mean[c] * g * inv);
+  }
+  parallel_for(rows, std::max<int64_t>(1, 16384 / C), [&](int64_t b, int64_t e) {
+    const float* __restrict sc = scale.data();
+    const float* __restrict sh = shift.data();
+    for (int64_t r = b; r < e; ++r) {
+      const float* __restrict xr = x + r * C;
+      float* __restrict yr = y + r * C;
+      for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * sc[c] + sh[c];
+    }
+  });
+}
+
+void batchnorm_train_grad(int64_t rows, int64_t C, const float* dy, const float* x, const float* gamma,
+                          const float* mean, const float* var, float eps, float* dx, float* dgamma, float* dbeta) {
+  if (C <= 0) return;
+  std::vector<float> inv(C), m(C);
+  for (int64_t c = 0; c < C; ++c) inv[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[c]) + eps)), m[c] = mean[c];
+  std::vector<double> sdy(C), sdyx(C);
+  // sum dy and sum dy*(x - mean); xhat = (x - mean)*inv.
+  reduce_two(rows, C, sdy.data(), sdyx.data(), [&](int64_t r, float* __restrict a, float* __restrict b) {
+    const float* __restrict g = dy + r * C;
+    const float* __restrict xr = x + r * C;
+    const float* __restrict mm = m.data();
+    for (int64_t c = 0; c < C; ++c) {
+      a[c] += g[c];
+      b[c] += g[c] * (xr[c] - mm[c]);
+    }
+  });
+  // dx = gamma*inv * (dy - dbeta/M - xhat*dgamma/M), written as dy*k1 + (x - mean)*k2 + k3.
+  std::vector<float> k1(C), k2(C), k3(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const double g = gamma ? gamma[c] : 1.0, iv = inv[c];
+    dbeta[c] = static_cast<float>(sdy[c]);
+    dgamma[c] = static_cast<float>(sdyx[c] * iv);
+    const double M = static_cast<double>(rows);
+    k1[c] = static_cast<float>(g * iv);
+    k2[c] = static_cast<float>(-g * iv * iv * iv * sdyx[c] / M);
+    k3[c] = static_cast<float>(-g * iv * sdy[c] / M);
+  }
+  parallel_for(rows, std::max<int64_t>(1, 16384 / C), [&](int64_t b, int64_t e) {
+    const float* __restrict a1 = k1.data();
+    const float* __restrict a2 = k2.data();
+    const float* __restrict a3 = k3.data();
+    const float* __restrict mm = m.data();
+    for (int64_t r = b; r < e; ++r) {
+      const float* __restrict g = dy + r * C;
+      const float* __restrict xr = x + r * C;
+      float* __restrict d = dx + r * C;
+      for (int64_t c = 0; c < C; ++c) d[c] = g[c] * a1[c] + (xr[c] - mm[c]) * a2[c] + a3[c];
+    }
+  });
+}
+
+void relu_cap(int64_t n, const float* x, float cap, float* y) {
+  parallel_for(n, 65536, [&](int64_t b, int64_t e) {
+    const float* __restrict xs = x;
+    float* __restrict ys = y;
+    // Selects, not branches: the sign of activations is unpredictable. NaN stays NaN.
+    for (int64_t i = b; i < e; ++i) {
+      const float v = xs[i];
+      const float lo = v < 0.f ? 0.f : v;
+      ys[i] = lo > cap ? cap : lo;
+    }
+  });
+}
+
+void relu_cap_grad(int64_t n, const float* dy, const float* x, float cap, float* dx) {
+  parallel_for(n, 65536, [&](int64_t b, int64_t e) {
+    const float* __restrict xs = x;
+    const float* __restrict g = dy;
+    float* __restrict d = dx;
+    // Branch-free (the mask is unpredictable); NaN inputs give NaN, as tfjs' step() does.
+    for (int64_t i = b; i < e; ++i) {
+      const float v = xs[i];
+      const bool pass = (v > 0.f) & (v <= cap);
+      const float gv = g[i], other = v != v ? v : 0.f;  // unconditional load: lets it vectorise
+      d[i] = pass ? gv : other;
+    }
+  });
+}
+
+}  // namespace nn
+}  // namespace acr

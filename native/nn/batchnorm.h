@@ -1,0 +1,26 @@
+// Batch normalisation over the last (channel) axis in training mode, fused: statistics,
+// normalisation, scale and shift in two passes; the gradient (through the batch statistics)
+// in two more. x is [rows, C] (NHWC flattened); mean/variance are per channel, population
+// variance as tfjs moments() gives.
+#pragma once
+
+#include <cstdint>
+
+namespace acr {
+namespace nn {
+
+// y = gamma * (x - mean) / sqrt(var + eps) + beta; writes mean and var. gamma/beta may be null (1/0).
+void batchnorm_train(int64_t rows, int64_t C, const float* x, const float* gamma, const float* beta, float eps,
+                     float* y, float* mean, float* var);
+
+// dx, dgamma, dbeta for the above given dy (mean/var as returned by the forward).
+void batchnorm_train_grad(int64_t rows, int64_t C, const float* dy, const float* x, const float* gamma,
+                          const float* mean, const float* var, float eps, float* dx, float* dgamma, float* dbeta);
+
+// y = min(max(x, 0), cap) and its gradient dx = dy where 0 < x <= cap, else 0 (NaN for NaN x),
+// exactly as tfjs' relu followed by clipByValue.
+void relu_cap(int64_t n, const float* x, float cap, float* y);
+void relu_cap_grad(int64_t n, const float* dy, const float* x, float cap, float* dx);
+
+}  // namespace nn
+}  // namespace acr

@@ -1,0 +1,202 @@
+#include "nn/conv2d.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace acr {
+namespace nn {
+namespace {
+
+bool is_pointwise(const ConvShape& s) {
+  return s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.OH == s.H && s.OW == s.W;
+}
+
+// Writes panel rows whose source is a run of `seg` contiguous floats (or zeros when src is null)
+// at depth positions kk.. of row r: d[(kk + s)*w + r].
+inline void put_run(float* d, int w, int r, int64_t kk, const float* src, int64_t seg) {
+  float* p = d + kk * w + r;
+  if (src)
+    for (int64_t s = 0; s < seg; ++s) p[s * w] = src[s];
+  else
+    for (int64_t s = 0; s < seg; ++s) p[s * w] = 0.f;
+}
+
+// Zeroes panel rows [rows, w) over nk depth positions.
+inline void zero_tail(float* d, int w, int rows, int64_t nk) {
+  if (rows == w) return;
+  for (int64_t k = 0; k < nk; ++k)
+    for (int r = rows; r < w; ++r) d[k * w + r] = 0.f;
+}
+
+// Forward A: rows (n, oh, ow), depth (kh, kw, ci): x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, ci].
+class Im2colRows final : public PackSource {
+ public:
+  Im2colRows(const ConvShape& s, const float* x) : s_(s), x_(x) {}
+  void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override {
+    const ConvShape& s = s_;
+    for (int64_t p0 = 0; p0 < ni; p0 += w) {
+      const int rows = static_cast<int>(std::min<int64_t>(w, ni - p0));
+      float* d = dst + (p0 / w) * nk * w;
+      for (int r = 0; r < rows; ++r) {
+        const int64_t m = i0 + p0 + r;
+        const int64_t n = m / (s.OH * s.OW), oh = (m / s.OW) % s.OH, ow = m % s.OW;
+        int64_t ci = k0 % s.C, kw = (k0 / s.C) % s.KW, kh = k0 / (s.C * s.KW);
+        for (int64_t kk = 0; kk < nk;) {
+          const int64_t seg = std::min(s.C - ci, nk - kk);
+          const int64_t ih = oh * s.sh - s.pt + kh * s.dh, iw = ow * s.sw - s.pl + kw * s.dw;
+          const bool in = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W;
+          put_run(d, w, r, kk, in ? x_ + ((n * s.H + ih) * s.W + iw) * s.C + ci : nullptr, seg);
+          kk += seg;
+          ci = 0;
+          if (++kw == s.KW) kw = 0, ++kh;
+        }
+      }
+      zero_tail(d, w, rows, nk);
+    }
+  }
+
+ private:
+  const ConvShape& s_;
+  const float* x_;
+};
+
+// Backprop-input A: rows (n, ih, iw), depth (kh, kw, co): dy[n, oh, ow, co] where
+// oh*sh = ih + pt - kh*dh (zero when not a whole output position).
+class GradRows final : public PackSource {
+ public:
+  GradRows(const ConvShape& s, const float* dy) : s_(s), dy_(dy) {}
+  void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override {
+    const ConvShape& s = s_;
+    for (int64_t p0 = 0; p0 < ni; p0 += w) {
+      const int rows = static_cast<int>(std::min<int64_t>(w, ni - p0));
+      float* d = dst + (p0 / w) * nk * w;
+      for (int r = 0; r < rows; ++r) {
+        const int64_t m = i0 + p0 + r;
+        const int64_t n = m / (s.H * s.W), ih = (m / s.W) % s.H, iw = m % s.W;
+        int64_t co = k0 % s.OC, kw = (k0 / s.OC) % s.KW, kh = k0 / (s.OC * s.KW);
+        for (int64_t kk = 0; kk < nk;) {
+          const int64_t seg = std::min(s.OC - co, nk - kk);
+          const int64_t th = ih + s.pt - kh * s.dh, tw = iw + s.pl - kw * s.dw;
+          const float* src = nullptr;
+          if (th >= 0 && tw >= 0 && th % s.sh == 0 && tw % s.sw == 0) {
+            const int64_t oh = th / s.sh, ow = tw / s.sw;
+            if (oh < s.OH && ow < s.OW) src = dy_ + ((n * s.OH + oh) * s.OW + ow) * s.OC + co;
+          }
+          put_run(d, w, r, kk, src, seg);
+          kk += seg;
+          co = 0;
+          if (++kw == s.KW) kw = 0, ++kh;
+        }
+      }
+      zero_tail(d, w, rows, nk);
+    }
+  }
+
+ private:
+  const ConvShape& s_;
+  const float* dy_;
+};
+
+// Backprop-input B (read as rows ci, depth (kh, kw, co)): f[kh, kw, ci, co].
+class FilterByInput final : public PackSource {
+ public:
+  FilterByInput(const ConvShape& s, const float* f) : s_(s), f_(f) {}
+  void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override {
+    const ConvShape& s = s_;
+    for (int64_t p0 = 0; p0 < ni; p0 += w) {
+      const int rows = static_cast<int>(std::min<int64_t>(w, ni - p0));
+      float* d = dst + (p0 / w) * nk * w;
+      for (int r = 0; r < rows; ++r) {
+        const int64_t ci = i0 + p0 + r;
+        int64_t co = k0 % s.OC, tap = k0 / s.OC;
+        for (int64_t kk = 0; kk < nk;) {
+          const int64_t seg = std::min(s.OC - co, nk - kk);
+          put_run(d, w, r, kk, f_ + (tap * s.C + ci) * s.OC + co, seg);
+          kk += seg;
+          co = 0;
+          ++tap;
+        }
+      }
+      zero_tail(d, w, rows, nk);
+    }
+  }
+
+ private:
+  const ConvShape& s_;
+  const float* f_;
+};
+
+// Backprop-filter A: rows (kh, kw, ci), depth (n, oh, ow): x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, ci].
+class Im2colCols final : public PackSource {
+ public:
+  Im2colCols(const ConvShape& s, const float* x) : s_(s), x_(x) {}
+  void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override {
+    const ConvShape& s = s_;
+    thread_local std::vector<int64_t> offh, offw, chan;
+    offh.resize(w);
+    offw.resize(w);
+    chan.resize(w);
+    for (int64_t p0 = 0; p0 < ni; p0 += w) {
+      const int rows = static_cast<int>(std::min<int64_t>(w, ni - p0));
+      float* d = dst + (p0 / w) * nk * w;
+      for (int r = 0; r < rows; ++r) {
+        const int64_t q = i0 + p0 + r;
+        chan[r] = q % s.C;
+        offw[r] = ((q / s.C) % s.KW) * s.dw - s.pl;
+        offh[r] = (q / (s.C * s.KW)) * s.dh - s.pt;
+      }
+      int64_t n = k0 / (s.OH * s.OW), oh = (k0 / s.OW) % s.OH, ow = k0 % s.OW;
+      for (int64_t k = 0; k < nk; ++k) {
+        float* dk = d + k * w;
+        const float* xn = x_ + n * s.H * s.W * s.C;
+        for (int r = 0; r < rows; ++r) {
+          const int64_t ih = oh * s.sh + offh[r], iw = ow * s.sw + offw[r];
+          dk[r] = (ih >= 0 && ih < s.H && iw >= 0 && iw < s.W) ? xn[(ih * s.W + iw) * s.C + chan[r]] : 0.f;
+        }
+        for (int r = rows; r < w; ++r) dk[r] = 0.f;
+        if (++ow == s.OW) {
+          ow = 0;
+          if (++oh == s.OH) oh = 0, ++n;
+        }
+      }
+    }
+  }
+
+ private:
+  const ConvShape& s_;
+  const float* x_;
+};
+
+}  // namespace
+
+void conv2d_forward(const ConvShape& s, const float* x, const float* f, float* y, const Epilogue& ep) {
+  const int64_t M = s.N * s.OH * s.OW, K = s.KH * s.KW * s.C;
+  const StridedSource bt(f, 1, s.OC);  // B = f as [K, OC]
+  if (is_pointwise(s)) {
+    gemm(M, s.OC, K, StridedSource(x, s.C, 1), bt, y, s.OC, false, ep);
+  } else {
+    gemm(M, s.OC, K, Im2colRows(s, x), bt, y, s.OC, false, ep);
+  }
+}
+
+void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* f, float* dx) {
+  const int64_t M = s.N * s.H * s.W, K = s.KH * s.KW * s.OC;
+  if (is_pointwise(s)) {
+    gemm(M, s.C, K, StridedSource(dy, s.OC, 1), StridedSource(f, s.OC, 1), dx, s.C, false);
+  } else {
+    gemm(M, s.C, K, GradRows(s, dy), FilterByInput(s, f), dx, s.C, false);
+  }
+}
+
+void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy, float* df) {
+  const int64_t M = s.KH * s.KW * s.C, K = s.N * s.OH * s.OW;
+  const StridedSource bt(dy, 1, s.OC);  // B = dy as [N*OH*OW, OC]
+  if (is_pointwise(s)) {
+    gemm(M, s.OC, K, StridedSource(x, 1, s.C), bt, df, s.OC, false);
+  } else {
+    gemm(M, s.OC, K, Im2colCols(s, x), bt, df, s.OC, false);
+  }
+}
+
+}  // namespace nn
+}  // namespace acr

@@ -1,0 +1,20 @@
+// NHWC 2-D convolution and its two gradients, all as (implicit) GEMMs on nn::gemm.
+// 1x1 / stride 1 / no padding convolutions are plain GEMMs on the tensors as they are; the
+// others feed im2col rows into GEMM packing without materialising the im2col matrix.
+#pragma once
+
+#include "nn/conv_shape.h"
+#include "nn/gemm.h"
+
+namespace acr {
+namespace nn {
+
+// y = act(conv(x, f) + bias).
+void conv2d_forward(const ConvShape& s, const float* x, const float* f, float* y, const Epilogue& ep);
+// dx = d(sum y*dy)/dx, dy [N,OH,OW,OC] -> dx [N,H,W,C].
+void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* f, float* dx);
+// df = d(sum y*dy)/df, -> df [KH,KW,C,OC].
+void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy, float* df);
+
+}  // namespace nn
+}  // namespace acr
