@@ -83,10 +83,16 @@ async function main() {
     const grad = new Float32Array(B * D);
     for (const isa of isas) {
       setIsa(isa);
-      put(`native ${isa}`, B, await time(() => acrLossAndGrad(pred, gt, phi, { dim: D, out: { grad } }), QUICK ? 3 : 7, 0.2));
+      const run = () => acrLossAndGrad(pred, gt, phi, { dim: D, device: 'cpu', out: { grad } });
+      put(`native ${isa}`, B, await time(run, QUICK ? 3 : 7, 0.2));
       (cpuNs[`native ${isa}`] ??= {})[B] = (lastCpuPerCall / (B * D)) * 1e9;
     }
     setIsa('avx512');
+    if (inf.gpuCount > 0) {
+      // Host arrays in and out over PCIe on every call, as the tfjs cpu/wasm backends would need.
+      const run = () => acrLossAndGrad(pred, gt, phi, { dim: D, device: 'cuda', out: { grad } });
+      put('native cuda +copies', B, await time(run, QUICK ? 3 : 7, 0.2));
+    }
     for (const backend of ['cpu', 'wasm']) {
       await tf.setBackend(backend);
       const yt = tf.tensor2d(gt, [B, D]);
