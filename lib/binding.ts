@@ -74,8 +74,6 @@ export interface NativeBinding {
   bandwidthCopy(src: Float32Array, dst: Float32Array): void;
   /** Sum of src in float64 with the addon's threads (read-bandwidth probe). */
   bandwidthRead(src: Float32Array): number;
-  /** Elements from which device 'auto' sends the ACR loss to a CUDA device. */
-  lossCudaMinElements(): number;
   // ---- end loss family ----
   // --- nn family (native/napi/nn_napi.cc) ---
   // geometry = [N, H, W, C, OH, OW, OC, KH, KW, strideH, strideW, dilationH, dilationW, padTop, padLeft]
