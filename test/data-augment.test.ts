@@ -98,6 +98,11 @@ t.test('preprocessFace: path, encoded buffer and raw pixels give the same result
   t.same([g.width, g.height, g.channels, g.data.length, g.data[0], g.data[1], g.data[2]], [16, 8, 3, 384, 77, 77, 77]);
   const rgba = await sharp(Buffer.alloc(4 * 4 * 4, 200), { raw: { width: 4, height: 4, channels: 4 } }).png().toBuffer();
   t.equal((await decodeImage(rgba)).data.length, 48);
+  // EXIF orientation 6 (rotate 90 deg clockwise): kept as stored unless autoOrient.
+  const tagged = await sharp(Buffer.from(texture(30, 10).data), { raw: { width: 30, height: 10, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  t.same([(await decodeImage(tagged)).width, (await decodeImage(tagged)).height], [30, 10]);
+  const upright = await decodeImage(tagged, { autoOrient: true });
+  t.same([upright.width, upright.height], [10, 30]);
   await t.rejects(decodeImage(Buffer.from('not an image')), { code: 'ERR_IO', message: /cannot decode image/ });
   await t.rejects(decodeImage(path.join(dir, 'missing.jpg')), { code: 'ERR_IO', message: /missing\.jpg: cannot decode/ });
   await t.rejects(decodeImage(42 as never), { code: 'ERR_ARG' });

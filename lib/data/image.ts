@@ -54,18 +54,23 @@ function checkRaw(name: string, r: RawImage): RawImage {
   return r;
 }
 
-/**
- * Decodes to 8-bit RGB (alpha dropped, grey expanded). EXIF orientation is NOT applied:
- * annotations are made on the stored pixels.
- */
-export async function decodeImage(input: ImageInput): Promise<RawImage> {
+export interface DecodeOptions {
+  /**
+   * Rotate/mirror by the EXIF orientation tag. Default false: dataset annotations are made on
+   * the stored pixels; turn it on for camera photos shown upright.
+   */
+  autoOrient?: boolean;
+}
+
+/** Decodes to 8-bit RGB (alpha dropped, grey expanded). */
+export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<RawImage> {
   if (isRawImage(input)) return checkRaw('image', input);
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw new ArgumentError(`image: expected a path, an encoded image (Buffer/Uint8Array) or { data, width, height, channels: 3 }, got ${describe(input)}`);
   }
   const name = typeof input === 'string' ? input : `<${input.length}-byte buffer>`;
   try {
-    const { data, info } = await loadSharp()(input, { failOn: 'error' })
+    const { data, info } = await loadSharp()(input, { failOn: 'error', autoOrient: options.autoOrient === true })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
