@@ -33,10 +33,7 @@ let sharpFn: SharpFn | undefined;
 /** sharp is loaded on first use so that importing the package stays cheap. */
 export function loadSharp(): SharpFn {
   if (!sharpFn) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     sharpFn = require('sharp') as SharpFn;
-    // The loader parallelises across images; one libvips thread per call avoids oversubscribing 2 cores.
-    sharpFn.concurrency(1);
   }
   return sharpFn;
 }
