@@ -60,6 +60,19 @@ t.test('DataLoader: shapes, epoch order, reproducible and resumable batches', as
   await t.rejects(collect(a.epoch(0, { startBatch: 4 })), { code: 'ERR_RANGE' });
 });
 
+t.test('DataLoader: close() right after leaving an epoch early keeps the process alive', async (t) => {
+  // Regression: a late worker result used to unref an idle worker while terminate() was pending,
+  // and Node left the event loop (exit code 0) in the middle of the caller's await.
+  const dir = tempDir(t);
+  const recs = await makeRecords(dir, 8);
+  for (let i = 0; i < 4; i++) {
+    const w = await DataLoader.create(recs, { size: 16, batchSize: 2, augment: {}, workers: 2, prefetch: 4 });
+    for await (const _ of w.epoch(i)) break;
+    await w.close();
+  }
+  t.pass('four create / break / close cycles finished');
+});
+
 t.test('DataLoader without augmentation = preprocessFace, in record order', async (t) => {
   const dir = tempDir(t);
   const recs = await makeRecords(dir, 5);

@@ -257,8 +257,12 @@ export class DataLoader {
   async close(): Promise<void> {
     const ws = this.workers;
     this.workers = [];
-    // Re-ref first: an unref'd worker would let the process exit before terminate() settles.
-    for (const w of ws) w.ref();
+    // Keep every worker referenced until it is gone: otherwise a late result (which unrefs an
+    // idle worker) can let the process exit while terminate() is still pending.
+    for (const w of ws) {
+      w.removeAllListeners('message');
+      w.ref();
+    }
     await Promise.all(ws.map((w) => w.terminate()));
     for (const { reject } of this.waiting.values()) reject(new IoError('DataLoader closed'));
     this.waiting.clear();
@@ -278,6 +282,11 @@ export class DataLoader {
     return new Promise((r) => setImmediate(r)).then(() =>
       produceBatch(this.cfg, this.numLandmarks, epoch, indices, (i) => this.records[i], (i) => this.images[i] ?? decodeImage(this.records[i].imagePath)),
     );
+  }
+
+  private failAll(err: Error): void {
+    for (const { reject } of this.waiting.values()) reject(err);
+    this.waiting.clear();
   }
 
   private readonly jobsInFlight = new Map<Worker, number>();
@@ -314,9 +323,10 @@ export class DataLoader {
         if (m.res) p.resolve(m.res);
         else p.reject(new IoError(`data worker failed: ${m.error}`));
       });
-      w.on('error', (e) => {
-        for (const { reject } of this.waiting.values()) reject(new IoError(`data worker crashed: ${e.message}`, e));
-        this.waiting.clear();
+      w.on('error', (e) => this.failAll(new IoError(`data worker crashed: ${e.message}`, e)));
+      // An exit we did not ask for (close() empties this.workers first) fails the pending batches.
+      w.on('exit', (code) => {
+        if (this.workers.includes(w)) this.failAll(new IoError(`data worker exited unexpectedly (code ${code})`));
       });
       w.unref();
       this.workers.push(w);
