@@ -295,6 +295,7 @@ export async function train(partial: Partial<TrainConfig>, hooks: TrainHooks = {
       }
     }
   } finally {
+    optimizer.dispose(); // its state lives on in the checkpoint; the model is the caller's
     if (!hooks.data) {
       await trainSet.close?.();
       await valSet.close?.();
