@@ -16,7 +16,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-node';
 import { toOnnx } from '../lib/onnx/export';
-import { mobileNetV2Like as mobileNetV2 } from '../test/helpers/onnx-nets';
+import { mobileNetV2 } from '../lib/model';
+import { loadModel } from '../lib/tfjs/io';
 
 interface Row {
   engine: string;
@@ -54,14 +55,13 @@ async function main(): Promise<void> {
   let description: string;
   await tf.setBackend('cpu');
   if (modelDir) {
-    const { loadModel } = await import('../lib/tfjs/io');
     model = await loadModel(modelDir);
     description = `tfjs model ${modelDir}`;
   } else {
     const width = Number(arg('width', '1.0'));
     const size = Number(arg('size', '112'));
     const landmarks = Number(arg('landmarks', '68'));
-    model = mobileNetV2(size, width, landmarks);
+    model = mobileNetV2({ inputSize: size, width, numLandmarks: landmarks });
     description = `MobileNetV2 width ${width}, input ${size}, ${landmarks} landmarks, random weights`;
   }
   const size = model.inputs[0].shape[1] as number;
@@ -125,13 +125,14 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 
-/** useNativeKernels from lib/tfjs/native-kernels when that module and the addon are there. */
+/** useNativeKernels when the native addon is built (it throws otherwise). */
 async function nativeKernels(): Promise<((on: boolean) => boolean) | undefined> {
   try {
-    const m = (await import('../lib/tfjs/native-kernels' as string)) as { useNativeKernels: (on: boolean) => boolean };
-    m.useNativeKernels(false);
-    return m.useNativeKernels;
-  } catch {
+    const { useNativeKernels } = await import('../lib/tfjs/native-kernels');
+    useNativeKernels(false);
+    return useNativeKernels;
+  } catch (err) {
+    console.log(`  (tfjs cpu + native kernels skipped: ${(err as Error).message.split('\n')[0]})`);
     return undefined;
   }
 }

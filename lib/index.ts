@@ -15,6 +15,8 @@ export {
   useNativeKernels, nativeKernelsEnabled, nativeKernelStats, resetNativeKernelStats, NATIVE_KERNEL_NAMES,
 } from './tfjs/native-kernels';
 export type { NativeKernelStats } from './tfjs/native-kernels';
+export { fitAsm, AsmModel, schedule, DEFAULT_VARIANCE_LEVELS } from './asm';
+export type { FitAsmOptions, AsmShapeOptions, AsmPhiOptions, AsmModelJSON, ShapesInput } from './asm';
 // ---- model / train family ----
 export { mobileNetV2, mobileNetV2Backbone, tinyCnn, buildModel, ARCHITECTURES } from './model';
 export type { MobileNetV2Options, TinyCnnOptions, ModelSpec, Architecture } from './model';
@@ -26,5 +28,19 @@ export type { TrainConfig, TrainHooks, TrainResult, TrainStatus, EpochLog, Train
 export { lossFunction } from './train/loss-fn';
 export { openDataset, cropTargets } from './train/folder-data';
 export { predictRecords, modelInputSize } from './train/predict';
-export type { PredictOptions, Predictions } from './train/predict';
+export type { PredictOptions as RecordPredictOptions, Predictions } from './train/predict';
 // ---- end model / train family ----
+// ---- onnx family ----
+export { exportOnnx, toOnnx } from './onnx/export';
+export type { ExportOptions } from './onnx/export';
+export { Predictor } from './onnx/predictor';
+export type { LoadOptions, PredictOptions, PredictItem, PredictImage, FacePrediction } from './onnx/predictor';
+export type { LandmarkModelMetadata } from './onnx/metadata';
+export { detectFaces } from './onnx/detect';
+export type { DetectedFace, DetectOptions } from './onnx/detect';
+export { writeOverlay } from './onnx/overlay';
+export type { OverlayFace } from './onnx/overlay';
+export { modelCard, LICENCE_300W } from './onnx/model-card';
+export type { ModelCardInput, ModelCardMetric } from './onnx/model-card';
+export { PRETRAINED_NAME, pretrainedModelPath } from './onnx/pretrained';
+// ---- end onnx family ----

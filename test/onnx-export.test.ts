@@ -8,7 +8,8 @@ import { exportOnnx, toOnnx } from '../lib/onnx/export';
 import { samePadding } from '../lib/onnx/layers';
 import { parseMetadata } from '../lib/onnx/metadata';
 import { decodeModel, modelProto } from '../lib/onnx/proto';
-import { mobileNetV2Like, randomImages, randomizeBatchNorm, tinyCnn } from './helpers/onnx-nets';
+import { mobileNetV2, tinyCnn } from '../lib/model';
+import { mobileNetV2ZeroPad, poolingCnn, randomImages, randomizeBatchNorm } from './helpers/onnx-nets';
 
 type ST = tf.SymbolicTensor;
 
@@ -49,37 +50,50 @@ t.test('samePadding follows TensorFlow (extra pixel at the end)', async (t) => {
   t.same(samePadding(32, 4, 3, 1), [1, 1]);
 });
 
-t.test('tiny CNN: tfjs and onnxruntime agree for batch 1 and 3', async (t) => {
-  const m = tinyCnn(32, 5);
-  randomizeBatchNorm(m, 7);
-  for (const batch of [1, 3]) {
-    const { diff, scale } = await parity(t, m, batch, batch);
-    t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
-    t.ok(diff < 1e-4, `batch ${batch}: max abs diff ${diff}`);
+t.test('the test CNNs: tfjs and onnxruntime agree for batch 1 and 3', async (t) => {
+  for (const m of [tinyCnn({ inputSize: 32, numLandmarks: 5, seed: 1 }), poolingCnn(32, 5)]) {
+    randomizeBatchNorm(m, 7);
+    for (const batch of [1, 3]) {
+      const { diff, scale } = await parity(t, m, batch, batch);
+      t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
+      t.ok(diff < 1e-4, `${m.name}, batch ${batch}: max abs diff ${diff}`);
+    }
+    m.dispose();
   }
-  m.dispose();
 });
 
-t.test('MobileNetV2-like nets at every width and input size', async (t) => {
-  for (const alpha of [0.35, 0.5, 1.0]) {
-    for (const size of [64, 96, 112]) {
-      const m = mobileNetV2Like(size, alpha, 68);
-      randomizeBatchNorm(m, Math.round(alpha * 100) + size);
+t.test('MobileNetV2 (lib/model) at every width and input size', async (t) => {
+  for (const width of [0.35, 0.5, 1.0]) {
+    for (const inputSize of [64, 96, 112]) {
+      const m = mobileNetV2({ inputSize, width, numLandmarks: 68, seed: 3 });
+      randomizeBatchNorm(m, Math.round(width * 100) + inputSize);
       for (const batch of [1, 3]) {
-        const { diff, scale } = await parity(t, m, batch, size + batch);
+        const { diff, scale } = await parity(t, m, batch, inputSize + batch);
         t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
-        t.ok(diff < 1e-4, `alpha ${alpha}, size ${size}, batch ${batch}: max abs diff ${diff}`);
+        t.ok(diff < 1e-4, `width ${width}, size ${inputSize}, batch ${batch}: max abs diff ${diff}`);
       }
-      if (alpha === 0.35 && size === 64) {
+      if (width === 0.35 && inputSize === 64) {
         const ops = nodesOf(toOnnx(m));
         t.equal(ops.filter((o) => o === 'Transpose').length, 1, 'one Transpose, at the input');
         t.equal(ops.filter((o) => o === 'Mul').length, 0, 'every BatchNorm folded into its conv');
-        t.equal(ops.filter((o) => o === 'Pad').length, 0, 'ZeroPadding2D folded into the valid depthwise conv');
         t.equal(ops.filter((o) => o === 'Conv').length, 52, 'one Conv per conv layer');
       }
       m.dispose();
     }
   }
+});
+
+t.test('Keras-application MobileNetV2 with ZeroPadding2D before the stride-2 depthwise convs', async (t) => {
+  const m = mobileNetV2ZeroPad(96, 0.5, 68);
+  randomizeBatchNorm(m, 21);
+  for (const batch of [1, 3]) {
+    const { diff } = await parity(t, m, batch, batch);
+    t.ok(diff < 1e-4, `batch ${batch}: max abs diff ${diff}`);
+  }
+  const ops = nodesOf(toOnnx(m));
+  t.equal(ops.filter((o) => o === 'Pad').length, 0, 'ZeroPadding2D folded into the valid depthwise conv');
+  t.equal(ops.filter((o) => o === 'Mul').length, 0, 'every BatchNorm folded');
+  m.dispose();
 });
 
 t.test('other layers, activations, standalone BN, asymmetric same padding', async (t) => {
@@ -122,9 +136,10 @@ t.test('a sequential model exports too', async (t) => {
   const m = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, padding: 'same' }),
-      tf.layers.batchNormalization(),
+      tf.layers.batchNormalization({ center: false }),
       tf.layers.reLU({ maxValue: 6 }),
       tf.layers.flatten(),
+      tf.layers.batchNormalization({ scale: false }),
       tf.layers.dense({ units: 4 }),
     ],
   });
@@ -135,7 +150,7 @@ t.test('a sequential model exports too', async (t) => {
 });
 
 t.test('metadata: names, dynamic batch, landmark count, normalisation, flip', async (t) => {
-  const m = tinyCnn(32, 3);
+  const m = poolingCnn(32, 3);
   const bytes = toOnnx(m, { flipPermutation: [2, 1, 0], cropMargin: 0.25, loss: 'acr', data: 'synthetic' });
   const d = decodeModel(bytes);
   t.same(d.inputs, [{ name: 'image', shape: ['batch', 32, 32, 3] }]);
@@ -174,12 +189,13 @@ t.test('unsupported layers and bad arguments get typed errors', async (t) => {
   const two = tf.model({ inputs: input, outputs: [tf.layers.flatten().apply(input) as ST, tf.layers.flatten().apply(input) as ST] });
   t.throws(() => toOnnx(two), { code: 'ERR_UNSUPPORTED', message: /one input and one output/ });
 
-  const m = tinyCnn(16, 4);
+  const m = poolingCnn(16, 4);
   t.throws(() => toOnnx({} as tf.LayersModel), { code: 'ERR_ARG', message: /^model: expected a tfjs LayersModel/ });
   t.throws(() => toOnnx(m, { numLandmarks: 3 }), { code: 'ERR_SHAPE', message: /8 values/ });
-  t.throws(() => toOnnx(m, { flipPermutation: [1, 0, 2] }), { code: 'ERR_ARG', message: /expected 4 entries/ });
+  t.throws(() => toOnnx(m, { flipPermutation: [1, 0, 2] }), { code: 'ERR_SHAPE', message: /flipPermutation: expected 4/ });
   t.throws(() => toOnnx(m, { flipPermutation: [1, 2, 3, 0] }), { code: 'ERR_ARG', message: /own inverse/ });
   t.throws(() => toOnnx(m, { cropMargin: NaN }), { code: 'ERR_RANGE' });
+  t.throws(() => toOnnx(m, { cropMargin: -0.1 }), { code: 'ERR_RANGE' });
   t.throws(() => toOnnx(m, 'x' as never), { code: 'ERR_ARG' });
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-onnx-'));

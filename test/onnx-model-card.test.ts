@@ -1,5 +1,12 @@
 import t from 'tap';
-import { LICENCE_300W, modelCard, type ModelCardInput } from '../lib/onnx/model-card';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { tinyCnn } from '../lib/model';
+import { exportOnnx } from '../lib/onnx/export';
+import { LICENCE_300W, modelCard, modelCardFromRun, type ModelCardInput } from '../lib/onnx/model-card';
+import { saveModel } from '../lib/tfjs/io';
 import type { LandmarkModelMetadata } from '../lib/onnx/metadata';
 
 const metadata: LandmarkModelMetadata = {
@@ -59,4 +66,30 @@ t.test('missing facts are errors', async (t) => {
   t.throws(() => modelCard({ ...input(), metrics: [{ dataset: 'x', nme: NaN, normalisation: 'io' }] }), { code: 'ERR_ARG', message: /nme/ });
   t.throws(() => modelCard({ ...input(), parameters: 0 }), { code: 'ERR_ARG' });
   t.throws(() => modelCard(undefined as never), { code: 'ERR_ARG' });
+});
+
+t.test('a card from a run folder: config, parameters, metadata, metrics, sizes', async (t) => {
+  await tf.setBackend('cpu');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-card-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ckpt = path.join(dir, 'best');
+  const model = tinyCnn({ inputSize: 16, numLandmarks: 3 });
+  await saveModel(model, ckpt);
+  fs.writeFileSync(path.join(ckpt, 'state.json'), JSON.stringify({ epoch: 7, config: { arch: 'tiny', loss: 'acr', margin: 0.1 } }));
+  const onnx = path.join(dir, 'm.onnx');
+  await exportOnnx(model, onnx, { cropMargin: 0.1, loss: 'acr lambda=1' });
+  const summary = path.join(dir, 'summary.json');
+  fs.writeFileSync(summary, JSON.stringify({ name: 'x', count: 12, normaliser: 'inter-ocular', threshold: 0.1, nme: 5.5, medianNme: 5, failureRate: 8.25, auc: 0.45 }));
+  const md = await modelCardFromRun({
+    name: 'm', onnxFile: onnx, checkpointDir: ckpt, evaluations: [{ dataset: 'held-out', summaryFile: summary }],
+    command: 'acr train ...', data: { description: 'synthetic', faces: 12 },
+  });
+  t.match(md, new RegExp(`tiny, ${model.countParams().toLocaleString('en-US')} parameters`));
+  t.match(md, /7 epochs/);
+  t.match(md, /Loss: acr lambda=1/);
+  t.match(md, /\| held-out \| 12 \| 5\.50 \| inter-ocular \| 8\.25 \| 0\.4500 \| 0\.1 \|/);
+  t.match(md, new RegExp(`\\| m\\.onnx \\| ${fs.statSync(onnx).size} \\|`));
+  t.match(md, /non-commercial/);
+  await t.rejects(modelCardFromRun({ name: 'm', onnxFile: onnx, checkpointDir: dir, evaluations: [], command: 'x', data: { description: 'd', faces: 1 } }), { code: 'ERR_IO' });
+  model.dispose();
 });

@@ -6,20 +6,22 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
+import { validateFlipPermutation } from '../data/flip';
+import { DEFAULT_MARGIN } from '../data/image';
 import { PIXEL_OFFSET, PIXEL_SCALE } from '../data/types';
 import { ArgumentError, IoError, ShapeError, UnsupportedError } from '../errors';
-import { describe, finiteNumber, integer, options as optionsObject } from '../validate';
+import { describe, integer, nonNegativeNumber, options as optionsObject } from '../validate';
 import { GraphBuilder } from './graph';
 import { LayerGraph, Value } from './layers';
-import { checkFlipPermutation, formatMetadata, INPUT_NAME, OUTPUT_NAME } from './metadata';
+import { formatMetadata, INPUT_NAME, OUTPUT_NAME } from './metadata';
 import { DataType, encodeModel, IR_VERSION, OPSET_VERSION, ValueInfoInit } from './proto';
 
 export interface ExportOptions {
   /** L; defaults to half the output size (which must then be even). */
   numLandmarks?: number;
-  /** Crop margin the model was trained with (fraction of the face box); default 0. */
+  /** Crop margin the model was trained with (lib/data/image.ts; default DEFAULT_MARGIN). */
   cropMargin?: number;
-  /** Landmark permutation mirroring a face left-right (enables test-time flip); default none. */
+  /** Landmark permutation mirroring a face left-right (lib/data/flip.ts; enables test-time flip); default none. */
   flipPermutation?: number[];
   /** Training loss and data, free text for provenance (e.g. 'acr lambda=1 t=1', '300-W train'). */
   loss?: string;
@@ -73,13 +75,11 @@ export function toOnnx(model: tf.LayersModel, options?: ExportOptions): Uint8Arr
   if (!Number.isInteger(numLandmarks) || numLandmarks * 2 !== outDim) {
     throw new ShapeError(`options.numLandmarks: the model outputs ${outDim} values, which is not 2 x ${numLandmarks}`);
   }
-  const flipPermutation = opts.flipPermutation ?? [];
-  if (!Array.isArray(flipPermutation)) {
-    throw new ArgumentError(`options.flipPermutation: expected an array of landmark indices, got ${describe(flipPermutation)}`);
-  }
-  const badFlip = checkFlipPermutation(flipPermutation, numLandmarks);
-  if (badFlip) throw new ArgumentError(`options.flipPermutation: ${badFlip}`);
-  const cropMargin = finiteNumber('options.cropMargin', opts.cropMargin ?? 0);
+  const flipPermutation =
+    opts.flipPermutation === undefined || (Array.isArray(opts.flipPermutation) && opts.flipPermutation.length === 0)
+      ? []
+      : validateFlipPermutation(opts.flipPermutation, numLandmarks);
+  const cropMargin = nonNegativeNumber('options.cropMargin', opts.cropMargin ?? DEFAULT_MARGIN);
 
   const g = new GraphBuilder();
   g.unique(INPUT_NAME);

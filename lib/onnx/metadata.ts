@@ -3,6 +3,7 @@
  * feed it and read its output without knowing how it was trained. One place writes and reads
  * the keys: the exporter formats, the Predictor parses and checks.
  */
+import { validateFlipPermutation } from '../data/flip';
 import { ParseError } from '../errors';
 
 export const INPUT_NAME = 'image';
@@ -19,7 +20,7 @@ export interface LandmarkModelMetadata {
   pixelOffset: number;
   /** Crop margin used in training around the face box (fraction of the box size). */
   cropMargin: number;
-  /** Landmark index permutation that mirrors a face left-right; empty when unknown. */
+  /** Landmark index permutation that mirrors a face left-right (lib/data/flip.ts); empty when unknown. */
   flipPermutation: number[];
   /** Free text: training loss and data, for the model card and provenance. */
   loss: string;
@@ -63,18 +64,6 @@ export function formatMetadata(m: LandmarkModelMetadata): Array<{ key: string; v
   ];
 }
 
-/** Checks a flip permutation: a permutation of 0..L-1 that is its own inverse. */
-export function checkFlipPermutation(perm: number[], numLandmarks: number): string | undefined {
-  if (perm.length === 0) return undefined;
-  if (perm.length !== numLandmarks) return `expected ${numLandmarks} entries, got ${perm.length}`;
-  for (let i = 0; i < perm.length; i++) {
-    const j = perm[i];
-    if (!Number.isInteger(j) || j < 0 || j >= numLandmarks) return `entry ${i} is ${j}, expected an integer in [0, ${numLandmarks - 1}]`;
-    if (perm[j] !== i) return `not its own inverse: perm[${i}] = ${j} but perm[${j}] = ${perm[j]}`;
-  }
-  return undefined;
-}
-
 /** Reads the metadata back; `file` names the model in error messages. */
 export function parseMetadata(file: string, props: Record<string, string>): LandmarkModelMetadata {
   const need = (key: string): string => {
@@ -102,8 +91,13 @@ export function parseMetadata(file: string, props: Record<string, string>): Land
   if (!Array.isArray(flipPermutation)) {
     throw new ParseError(file, undefined, `metadata '${KEYS.flipPermutation}' is not a JSON array`);
   }
-  const bad = checkFlipPermutation(flipPermutation as number[], numLandmarks);
-  if (bad) throw new ParseError(file, undefined, `metadata '${KEYS.flipPermutation}': ${bad}`);
+  if (flipPermutation.length > 0) {
+    try {
+      validateFlipPermutation(flipPermutation, numLandmarks);
+    } catch (err) {
+      throw new ParseError(file, undefined, `metadata '${KEYS.flipPermutation}': ${(err as Error).message}`);
+    }
+  }
   return {
     numLandmarks,
     inputHeight: num(KEYS.inputHeight, true),

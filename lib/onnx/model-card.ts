@@ -3,9 +3,14 @@
  * the exported model's own metadata. Every number on the card comes from the input: what was not
  * measured is printed as "not measured", never estimated.
  */
-import { ArgumentError } from '../errors';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import type { EvaluationSummary } from '../eval/metrics';
+import { ArgumentError, IoError, ParseError } from '../errors';
+import { loadModel } from '../tfjs/io';
 import { describe } from '../validate';
 import type { LandmarkModelMetadata } from './metadata';
+import { Predictor } from './predictor';
 
 export interface ModelCardMetric {
   /** e.g. '300-W common', '300-W challenging', '300-W full', 'validation split'. */
@@ -141,4 +146,82 @@ export function modelCard(input: ModelCardInput): string {
   }
   lines.push('');
   return lines.join('\n');
+}
+
+export interface RunCardOptions {
+  /** File stem of the model (models/<name>.onnx). */
+  name: string;
+  /** The exported model: its metadata goes on the card. */
+  onnxFile: string;
+  /** The training checkpoint the model was exported from (model.json, weights.bin, state.json). */
+  checkpointDir: string;
+  /** Evaluation summaries (summary.json of lib/eval writeEvaluationReport), one per test set. */
+  evaluations: Array<{ dataset: string; summaryFile: string }>;
+  /** The command that reproduces the training run. */
+  command: string;
+  data: { description: string; faces: number; licence?: string };
+  /** Files shipped besides the ONNX model (sizes are measured); default model.json and weights.bin. */
+  files?: string[];
+  hardware?: string;
+  wallClock?: string;
+  commit?: string;
+}
+
+async function readJson(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new IoError(`cannot read ${file}: ${(err as Error).message}`, err);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ParseError(file, undefined, `not JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * The model card of a training run: configuration and epochs from the checkpoint's state.json,
+ * parameters from its tfjs model, conventions from the exported ONNX model, metrics from the
+ * evaluation summaries, file sizes measured on disk.
+ */
+export async function modelCardFromRun(o: RunCardOptions): Promise<string> {
+  const state = await readJson(path.join(o.checkpointDir, 'state.json'));
+  const config = state.config as Record<string, unknown> | undefined;
+  if (!config || typeof config !== 'object') throw new ParseError(path.join(o.checkpointDir, 'state.json'), undefined, 'no training config');
+  const model = await loadModel(o.checkpointDir);
+  const parameters = model.countParams();
+  model.dispose();
+  const predictor = await Predictor.load(o.onnxFile);
+  const metadata = predictor.metadata;
+  await predictor.dispose();
+  const files: Record<string, number> = {};
+  for (const f of [o.onnxFile, ...(o.files ?? ['model.json', 'weights.bin'].map((b) => path.join(o.checkpointDir, b)))]) {
+    files[path.basename(f)] = (await fs.stat(f)).size;
+  }
+  const metrics: ModelCardMetric[] = [];
+  for (const e of o.evaluations) {
+    const s = (await readJson(e.summaryFile)) as Partial<EvaluationSummary>;
+    metrics.push({ dataset: e.dataset, faces: s.count, nme: Number(s.nme), normalisation: String(s.normaliser), failureRate: s.failureRate, auc: s.auc, threshold: s.threshold });
+  }
+  const arch = String(config.arch ?? 'unknown');
+  return modelCard({
+    name: o.name,
+    architecture: arch === 'mobilenetv2' ? `MobileNetV2, width ${String(config.width)}, input ${String(config.inputSize)}` : arch,
+    parameters,
+    metadata,
+    files,
+    data: { description: o.data.description, faces: o.data.faces, licence: o.data.licence ?? LICENCE_300W },
+    training: {
+      command: o.command,
+      config,
+      epochs: Number(state.epoch),
+      hardware: o.hardware,
+      wallClock: o.wallClock,
+      packageVersion: metadata.packageVersion,
+      commit: o.commit,
+    },
+    metrics,
+  });
 }

@@ -1,8 +1,8 @@
 /**
- * Test networks for the ONNX exporter, built with tf.layers directly: a tiny CNN and a
- * MobileNetV2-like net (stem, inverted residual blocks with ZeroPadding2D + 'valid' depthwise
- * for stride 2, BatchNorm after every conv, ReLU6, GAP, Dropout, Dense), plus a helper that gives
- * every BatchNorm non-trivial moving statistics so that folding is really exercised.
+ * Test networks for the ONNX exporter besides the package's own (lib/model), built with tf.layers
+ * directly: a small CNN with pooling, flatten and a BatchNorm after a dense layer, and the Keras
+ * application's MobileNetV2 variant (ZeroPadding2D + 'valid' depthwise for stride 2), plus a helper
+ * that gives every BatchNorm non-trivial moving statistics so that folding is really exercised.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -19,7 +19,7 @@ export function rng(seed: number): (lo?: number, hi?: number) => number {
   };
 }
 
-export function tinyCnn(size: number, numLandmarks: number): tf.LayersModel {
+export function poolingCnn(size: number, numLandmarks: number): tf.LayersModel {
   const input = tf.input({ shape: [size, size, 3] });
   let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(input) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
@@ -40,8 +40,8 @@ function makeDivisible(v: number, divisor = 8): number {
   return n < 0.9 * v ? n + divisor : n;
 }
 
-/** Keras-style MobileNetV2 (alpha = width) with a landmark head. `blocks` trims the depth. */
-export function mobileNetV2Like(size: number, alpha: number, numLandmarks: number, blocks = Infinity): tf.LayersModel {
+/** Keras-application MobileNetV2 (alpha = width, explicit ZeroPadding2D) with a landmark head. */
+export function mobileNetV2ZeroPad(size: number, alpha: number, numLandmarks: number): tf.LayersModel {
   const settings: Array<[number, number, number, number]> = [
     [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
   ];
@@ -53,9 +53,8 @@ export function mobileNetV2Like(size: number, alpha: number, numLandmarks: numbe
   let c = makeDivisible(32 * alpha);
   let x = tf.layers.conv2d({ filters: c, kernelSize: 3, strides: 2, padding: 'same', useBias: false }).apply(input) as tf.SymbolicTensor;
   x = bnRelu6(x);
-  let count = 0;
   for (const [t, ch, n, s] of settings) {
-    for (let i = 0; i < n && count < blocks; i++, count++) {
+    for (let i = 0; i < n; i++) {
       const stride = i === 0 ? s : 1;
       const out = makeDivisible(ch * alpha);
       let y = x;
@@ -89,8 +88,12 @@ export function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
     // getWeights() returns the variables themselves: read the size, never dispose them.
     const c = layer.getWeights()[0].shape[0];
     const fill = (lo: number, hi: number) => tf.tensor1d(Array.from({ length: c }, () => r(lo, hi)));
-    // order: gamma, beta, moving mean, moving variance
-    layer.setWeights([fill(0.5, 1.5), fill(-0.2, 0.2), fill(-0.3, 0.3), fill(0.5, 2)]);
+    // order: gamma (when scale), beta (when center), moving mean, moving variance
+    const cfg = layer.getConfig();
+    const ws = [fill(-0.3, 0.3), fill(0.5, 2)];
+    if (cfg.center !== false) ws.unshift(fill(-0.2, 0.2));
+    if (cfg.scale !== false) ws.unshift(fill(0.5, 1.5));
+    layer.setWeights(ws);
   }
 }
 
