@@ -104,10 +104,54 @@ export interface NativeBinding {
     outShape: number[]): void;
   /** x as [outer, mid, inner]: out[o, i] = scale * sum over mid. */
   nnReduceSum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
+  /** glibc only: keep freed memory in the process (no mmap, no trim). False where unsupported. */
+  nnRetainFreedMemory(): boolean;
   /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
   nnGemmKernel(): string;
   // --- end nn family ---
+  // ---- Active Shape Model (native/napi/asm_napi.cc) ----
+  /** Mean and covariance (divided by n - 1) of x (n x d, row-major) into mean[d], cov[d*d]. Returns where it ran. */
+  asmMeanCov(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    cov: Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  /** Eigenvalues (descending) and unit eigenvectors (rows of `vectors`) of the symmetric part of a (n x n). */
+  asmEigh(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): void;
+  /** Smooth-Face of each row of x into out (same element type; may be x itself). */
+  asmSmooth(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    components: Float64Array,
+    eigenvalues: Float64Array,
+    k: number,
+    out: Float32Array | Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  /** Phi of each row of x into out (same element type; may be x itself). */
+  asmPhi(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    components: Float64Array,
+    eigenvalues: Float64Array,
+    k: number,
+    mode: 'coordinate' | 'landmark',
+    epsilon: number,
+    out: Float32Array | Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  // ---- end Active Shape Model ----
 }
+
+/** Where an ASM kernel runs: 'auto' uses a GPU when one is present and the work is large. */
+export type AsmDevice = 'auto' | 'cpu' | 'cuda';
 
 const CANDIDATES = [
   path.join(__dirname, '..', 'build', 'Release', 'acr_native.node'),

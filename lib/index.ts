@@ -15,6 +15,21 @@ export {
   useNativeKernels, nativeKernelsEnabled, nativeKernelStats, resetNativeKernelStats, NATIVE_KERNEL_NAMES,
 } from './tfjs/native-kernels';
 export type { NativeKernelStats } from './tfjs/native-kernels';
+export { fitAsm, AsmModel, schedule, DEFAULT_VARIANCE_LEVELS } from './asm';
+export type { FitAsmOptions, AsmShapeOptions, AsmPhiOptions, AsmModelJSON, ShapesInput } from './asm';
+// ---- model / train family ----
+export { mobileNetV2, mobileNetV2Backbone, tinyCnn, buildModel, ARCHITECTURES } from './model';
+export type { MobileNetV2Options, TinyCnnOptions, ModelSpec, Architecture } from './model';
+export { saveModel, loadModel, folderSaver, folderLoader } from './tfjs/io';
+export {
+  train, resolveTrainConfig, DEFAULT_TRAIN_CONFIG, LOSS_NAMES, LR_SCHEDULES, PHI_MODES, learningRate, loadCheckpoint, saveCheckpoint, checkpointPath,
+} from './train';
+export type { TrainConfig, TrainHooks, TrainResult, TrainStatus, EpochLog, TrainData, TrainSet, TrainDeps, LossFn, FittedAsm, PhiTable, TrainState, LossName, LrScheduleName, PhiMode } from './train';
+export { lossFunction } from './train/loss-fn';
+export { openDataset, cropTargets } from './train/folder-data';
+export { predictRecords, modelInputSize } from './train/predict';
+export type { PredictOptions as RecordPredictOptions, Predictions } from './train/predict';
+// ---- end model / train family ----
 // ---- onnx family ----
 export { exportOnnx, toOnnx } from './onnx/export';
 export type { ExportOptions } from './onnx/export';

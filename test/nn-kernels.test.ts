@@ -235,6 +235,51 @@ function compareFallback(t: Test, label: string, kernel: string, fn: () => tf.Te
   t.same(Array.from(got), Array.from(want), `${label}: the stock result`);
 }
 
+t.test('broadcasting Add, Sub, Multiply, RealDiv match the stock kernels', async (t) => {
+  const r = rng(77);
+  const pairs: Array<[number[], number[]]> = [
+    [[5], [5]], [[], [7]], [[3, 4], []], [[2, 3, 4, 5], [5]], [[2, 3, 4, 5], [1, 1, 1, 5]], [[2, 1, 1, 6], [2, 3, 4, 6]],
+    [[4, 1], [1, 3]], [[2, 3, 1, 5], [3, 4, 1]], [[1], [1]], [[300, 70], [70]], [[70000], []], [[2, 70000], [2, 1]],
+    [[0, 3], [3]],
+  ];
+  const ops: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [
+    ['Add', tf.add], ['Sub', tf.sub], ['Multiply', tf.mul], ['RealDiv', tf.div],
+  ];
+  for (const [sa, sb] of pairs) {
+    const a = randn(sa, r), b = randn(sb, r);
+    for (const [name, op] of ops) {
+      if (sa.includes(0)) {
+        t.same(op(a, b).shape, [0, 3], `${name} empty`);
+        continue;
+      }
+      compare(t, `${name} [${sa}] x [${sb}]`, name, () => op(a, b));
+      compare(t, `${name} [${sb}] x [${sa}]`, name, () => op(b, a));
+    }
+    tf.dispose([a, b]);
+  }
+  const z = tf.tensor([1, -1, 0]), zero = tf.zeros([3]);
+  compare(t, 'RealDiv by zero gives inf/nan like stock', 'RealDiv', () => tf.div(z, zero).isNaN().cast('float32'));
+  tf.dispose([z, zero]);
+});
+
+t.test('Sum and Mean over contiguous axes match the stock kernels; others fall back', async (t) => {
+  const r = rng(88);
+  const cases: Array<[number[], number | number[] | undefined, boolean]> = [
+    [[7], undefined, false], [[3, 4], 0, false], [[3, 4], 1, true], [[3, 4], -1, false], [[2, 3, 4, 5], [1, 2], false],
+    [[2, 3, 4, 5], [0, 1, 2], true], [[2, 3, 4, 5], [2, 3], false], [[4, 5000, 3], 1, false], [[200000, 3], 0, false],
+    [[3, 200000], 1, false], [[2, 3, 4, 5], [3, 1, 2], false],
+  ];
+  for (const [shape, axis, keepDims] of cases) {
+    const x = randn(shape, r);
+    compare(t, `Sum [${shape}] axis ${axis} keepDims ${keepDims}`, 'Sum', () => tf.sum(x, axis, keepDims));
+    compare(t, `Mean [${shape}] axis ${axis} keepDims ${keepDims}`, 'Mean', () => tf.mean(x, axis, keepDims));
+    tf.dispose(x);
+  }
+  const x = randn([2, 3, 4], r);
+  compareFallback(t, 'Sum over non-adjacent axes', 'Sum', () => tf.sum(x, [0, 2]));
+  x.dispose();
+});
+
 t.test('rare combinations fall back to the stock kernel and are counted', async (t) => {
   const r = rng(9);
   const x = randn([1, 5, 5, 3], r), f = randn([3, 3, 3, 4], r), alpha = randn([4], r);

@@ -16,6 +16,8 @@ export interface Command {
 
 const COMMANDS: Array<() => Command> = [
   // Each command module registers itself here: () => require('./train').command, ...
+  () => require('./train').command,
+  () => require('./eval').command,
   () => require('./export').command,
   () => require('./predict').command,
 ];

@@ -200,11 +200,9 @@ export function photometric(img: Float32Array, size: number, aug: ResolvedAugmen
         img[p + ch] = (v - mean) * c + mean + b; // contrast about the mean, brightness
       }
     }
-    clamp255(img);
   }
   if (rng.chance(aug.gammaProb)) {
     const g = rng.uniform(aug.gamma[0], aug.gamma[1]);
-    clamp255(img);
     // Table with linear interpolation: Math.pow per value is the slowest step otherwise.
     const N = 1024;
     const lut = new Float32Array(N + 2);
@@ -212,7 +210,8 @@ export function photometric(img: Float32Array, size: number, aug: ResolvedAugmen
     lut[N + 1] = lut[N];
     const toIdx = N / 255;
     for (let i = 0; i < img.length; i++) {
-      const f = img[i] * toIdx;
+      const v = img[i];
+      const f = (v < 0 ? 0 : v > 255 ? 255 : v) * toIdx;
       const k = f | 0;
       img[i] = lut[k] + (lut[k + 1] - lut[k]) * (f - k);
     }

@@ -175,47 +175,51 @@ export function cropTransform(o: CropOptions): Affine {
 }
 
 /**
- * Box-filters by an integer factor k (k x k block means) so that bilinear sampling after a
- * strong shrink does not alias. Returns the shrunk image and the source -> shrunk map.
+ * Centred (2r+1) x (2r+1) moving average at full resolution (running sums, O(1) per pixel).
+ * Blurring before a strong shrink stops bilinear sampling from aliasing; being symmetric, it
+ * moves no feature, unlike block decimation which shifts them by up to half a block.
  */
-function shrink(src: RawImage, k: number): { img: RawImage; map: Affine } {
-  const w = Math.floor(src.width / k), h = Math.floor(src.height / k);
-  const out = new Uint8Array(w * h * 3);
-  const sw = src.width, sd = src.data, inv = 1 / (k * k);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let r = 0, g = 0, b = 0;
-      for (let dy = 0; dy < k; dy++) {
-        let p = ((y * k + dy) * sw + x * k) * 3;
-        for (let dx = 0; dx < k; dx++, p += 3) {
-          r += sd[p];
-          g += sd[p + 1];
-          b += sd[p + 2];
-        }
+function boxBlur(src: RawImage, r: number): RawImage {
+  const W = src.width, H = src.height;
+  const tmp = new Float32Array(W * H * 3);
+  const out = new Uint8Array(W * H * 3);
+  const n = 2 * r + 1;
+  const sd = src.data;
+  // Horizontal pass: window clamped at the borders (edge pixels repeat).
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    for (let ch = 0; ch < 3; ch++) {
+      let acc = 0;
+      for (let t = -r; t <= r; t++) acc += sd[(row + Math.min(W - 1, Math.max(0, t))) * 3 + ch];
+      for (let x = 0; x < W; x++) {
+        tmp[(row + x) * 3 + ch] = acc / n;
+        acc += sd[(row + Math.min(W - 1, x + r + 1)) * 3 + ch] - sd[(row + Math.max(0, x - r)) * 3 + ch];
       }
-      const q = (y * w + x) * 3;
-      out[q] = Math.round(r * inv);
-      out[q + 1] = Math.round(g * inv);
-      out[q + 2] = Math.round(b * inv);
     }
   }
-  // Shrunk pixel i covers source pixels [i k, i k + k - 1]: its centre is at i k + (k - 1) / 2.
-  return { img: { data: out, width: w, height: h, channels: 3 }, map: [1 / k, 0, -(k - 1) / (2 * k), 0, 1 / k, -(k - 1) / (2 * k)] };
+  for (let x = 0; x < W; x++) {
+    for (let ch = 0; ch < 3; ch++) {
+      let acc = 0;
+      for (let t = -r; t <= r; t++) acc += tmp[(Math.min(H - 1, Math.max(0, t)) * W + x) * 3 + ch];
+      for (let y = 0; y < H; y++) {
+        out[(y * W + x) * 3 + ch] = Math.round(acc / n);
+        acc += tmp[(Math.min(H - 1, y + r + 1) * W + x) * 3 + ch] - tmp[(Math.max(0, y - r) * W + x) * 3 + ch];
+      }
+    }
+  }
+  return { data: out, width: W, height: H, channels: 3 };
 }
 
 /**
  * Resamples `src` through `transform` (source -> output pixels) into a size x size x 3 float
  * image with values 0..255, bilinear, zero outside the source. When the map shrinks by 2x or
- * more, the source is first box-filtered so the result does not alias.
+ * more, the source is first blurred so the result does not alias.
  */
 export function warpAffine(src: RawImage, transform: Affine, size: number, out: Float32Array = new Float32Array(size * size * 3)): Float32Array {
   if (out.length !== size * size * 3) throw new ShapeError(`out: expected ${size * size * 3} floats, got ${out.length}`);
   const scale = Math.sqrt(Math.abs(transform[0] * transform[4] - transform[1] * transform[3]));
   const k = Math.floor(1 / scale);
-  if (k >= 2 && src.width >= 2 * k && src.height >= 2 * k) {
-    const { img, map } = shrink(src, k);
-    return warpAffine(img, composeAffine(transform, invertAffine(map)), size, out);
-  }
+  if (k >= 2) src = boxBlur(src, Math.floor(k / 2));
   const inv = invertAffine(transform);
   const [ia, ib, ic, id, ie, iff] = inv;
   const W = src.width, H = src.height, d = src.data;

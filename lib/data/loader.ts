@@ -11,7 +11,7 @@ import { ArgumentError, IoError } from '../errors';
 import { describe, integer, nonNegativeNumber, oneOf, options as opts } from '../validate';
 import { type AugmentOptions, type ResolvedAugment, resolveAugment } from './augment';
 import { flipPermutation } from './flip';
-import { DEFAULT_MARGIN, type RawImage, decodeImage } from './image';
+import { DEFAULT_MARGIN, type RawImage, cropTransform, decodeImage, landmarksToCrop } from './image';
 import type { WorkerInit, WorkerJob } from './loader-worker';
 import { Rng, mixSeed } from './rng';
 import { type BatchResult, type SampleConfig, produceBatch } from './sample';
@@ -167,6 +167,27 @@ export class DataLoader {
     return loader;
   }
 
+  /** The landmark permutation used for flips, or null when augmentation never flips. */
+  get flipPermutation(): number[] | null {
+    const a = this.cfg.augment;
+    return a && a.flipProb > 0 && a.flipPermutation ? a.flipPermutation.slice() : null;
+  }
+
+  /**
+   * records.length x 2L un-augmented network targets (u = x_crop / size - 0.5) of every record
+   * given to create(), computed from the landmarks alone (no decoding): what fitAsm, Phi and
+   * validation NME need.
+   */
+  targets(): Float32Array {
+    const L2 = 2 * this.numLandmarks;
+    const out = new Float32Array(this.records.length * L2);
+    this.records.forEach((r, i) => {
+      const T = cropTransform({ box: r.box, landmarks: r.landmarks, size: this.size, margin: this.cfg.margin });
+      out.set(landmarksToCrop(r.landmarks, T, this.size), i * L2);
+    });
+    return out;
+  }
+
   /** Number of batches in one epoch. */
   batchesPerEpoch(): number {
     const n = this.usable.length;
@@ -236,6 +257,8 @@ export class DataLoader {
   async close(): Promise<void> {
     const ws = this.workers;
     this.workers = [];
+    // Re-ref first: an unref'd worker would let the process exit before terminate() settles.
+    for (const w of ws) w.ref();
     await Promise.all(ws.map((w) => w.terminate()));
     for (const { reject } of this.waiting.values()) reject(new IoError('DataLoader closed'));
     this.waiting.clear();

@@ -7,6 +7,8 @@ export {
   aucAt,
   cedCurve,
   evaluate,
+  summarise,
+  subsetSummaries,
   INTER_OCULAR,
   INTER_PUPIL,
   type CedCurve,

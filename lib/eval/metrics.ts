@@ -206,27 +206,44 @@ export interface Evaluation {
   ced: CedCurve;
 }
 
+/** Mean / median NME, FR and AUC of a list of per-face NMEs (fractions in, % out). */
+export function summarise(errors: ArrayLike<number>, threshold = 0.1): Omit<EvaluationSummary, 'normaliser'> {
+  checkErrors(errors);
+  const sorted = Float64Array.from(errors).sort();
+  const N = sorted.length;
+  const median = N % 2 ? sorted[(N - 1) / 2] : (sorted[N / 2 - 1] + sorted[N / 2]) / 2;
+  let sum = 0;
+  for (const e of sorted) sum += e;
+  return {
+    count: N,
+    threshold,
+    nme: (100 * sum) / N,
+    medianNme: 100 * median,
+    failureRate: 100 * failureRate(errors, threshold),
+    auc: aucAt(errors, threshold),
+  };
+}
+
+/** summarise() for named subsets of the faces (e.g. WFLW attribute subsets, 300-W sources). */
+export function subsetSummaries(errors: ArrayLike<number>, subsets: Record<string, number[]>, threshold = 0.1): Record<string, Omit<EvaluationSummary, 'normaliser'>> {
+  const out: Record<string, Omit<EvaluationSummary, 'normaliser'>> = {};
+  for (const [name, idx] of Object.entries(subsets)) {
+    if (idx.length === 0) continue;
+    idx.forEach((i) => integer(`subsets.${name}`, i, 0, errors.length - 1));
+    out[name] = summarise(idx.map((i) => errors[i]), threshold);
+  }
+  return out;
+}
+
 /** All metrics at once for N faces (pred and gt N x 2L in the same coordinates). */
 export function evaluate(pred: ArrayLike<number>, gt: ArrayLike<number>, numLandmarks: number, options: EvaluateOptions): Evaluation {
   const o = opts<EvaluateOptions>('options', options);
   if (o.normaliser === undefined) throw new ArgumentError(`options.normaliser: required ('inter-ocular', 'inter-pupil', 'box-diagonal' or { kind, ... })`);
   const t = finiteNumber('options.threshold', o.threshold ?? 0.1);
   const perImage = nmePerImage(pred, gt, numLandmarks, o.normaliser);
-  const sorted = Float64Array.from(perImage).sort();
-  const N = sorted.length;
-  const median = N % 2 ? sorted[(N - 1) / 2] : (sorted[N / 2 - 1] + sorted[N / 2]) / 2;
-  let sum = 0;
-  for (const e of perImage) sum += e;
+  const s = summarise(perImage, t);
   return {
-    summary: {
-      count: N,
-      normaliser: resolveNormaliser(o.normaliser, numLandmarks).name,
-      threshold: t,
-      nme: (100 * sum) / N,
-      medianNme: 100 * median,
-      failureRate: 100 * failureRate(perImage, t),
-      auc: aucAt(perImage, t),
-    },
+    summary: { ...s, normaliser: resolveNormaliser(o.normaliser, numLandmarks).name },
     perImage,
     ced: cedCurve(perImage, t),
   };

@@ -8,7 +8,7 @@ import { ArgumentError, IoError, ShapeError } from '../errors';
 import { type ImageInput, cropTransform, decodeImage, loadSharp, transformPoints, warpAffine } from '../data/image';
 import type { FaceRecord } from '../data/types';
 import { describe, integer, options as opts } from '../validate';
-import { type Evaluation, type EvaluationSummary, type Normaliser, evaluate } from './metrics';
+import { type Evaluation, type EvaluationSummary, type Normaliser, evaluate, subsetSummaries } from './metrics';
 import { cedPng, cedSvg } from './plot';
 
 function csvField(v: string | number): string {
@@ -157,7 +157,15 @@ export async function writeEvaluationReport(dir: string, records: FaceRecord[], 
   const rows = records.map((r, i) => ({ id: r.id, nme: evaluation.perImage[i], imagePath: r.imagePath, attributes: r.attributes }));
   await put('per_image.csv', perImageCsv(rows, threshold));
   const summary = { name, ...evaluation.summary };
-  await put('summary.json', JSON.stringify({ ...summary, ...(o.meta ?? {}) }, null, 2) + '\n');
+  // Subsets: each attribute flag set to 1 (WFLW: pose, occlusion, ...) and each source when several.
+  const groups: Record<string, number[]> = {};
+  records.forEach((r, i) => {
+    for (const [a, v] of Object.entries(r.attributes ?? {})) if (v === 1) (groups[a] ??= []).push(i);
+  });
+  const sources = new Set(records.map((r) => r.source));
+  if (sources.size > 1) records.forEach((r, i) => (groups[`source:${r.source ?? '?'}`] ??= []).push(i));
+  const subsets = subsetSummaries(evaluation.perImage, groups, threshold);
+  await put('summary.json', JSON.stringify({ ...summary, ...(Object.keys(subsets).length ? { subsets } : {}), ...(o.meta ?? {}) }, null, 2) + '\n');
   const runs = [{ name, errors: evaluation.perImage }];
   await put('ced.svg', cedSvg(runs, { threshold, title: `CED (${summary.normaliser})` }));
   await put('ced.png', await cedPng(runs, { threshold, title: `CED (${summary.normaliser})` }));

@@ -1,6 +1,6 @@
 /**
  * MobileNetV2 (Sandler et al. 2018) as a landmark regressor: the Keras reference backbone
- * (same block table, channel rounding, layer names, BatchNorm momentum/epsilon) followed by
+ * (same block table, channel rounding, layer names, BatchNorm epsilon) followed by
  * global average pooling, dropout and a linear dense layer with 2L outputs (normalised crop
  * coordinates). Only layer types the ONNX exporter walks are used: Conv2D, DepthwiseConv2D,
  * BatchNormalization, ReLU(maxValue 6), Add, GlobalAveragePooling2D, Dropout, Dense.
@@ -20,6 +20,12 @@ export interface MobileNetV2Options {
   dropout?: number;
   /** Seed for the weight initialisers, so a model is reproducible (default 0). */
   seed?: number;
+  /**
+   * BatchNorm moving-average momentum (default 0.99). Keras uses 0.999, which needs tens of
+   * thousands of steps before the inference statistics forget their initial values; CPU runs
+   * here are a few thousand steps (0.999^2000 = 0.14 of the initial value left, 0.99^2000 ~ 0).
+   */
+  bnMomentum?: number;
 }
 
 /** Expansion t, output channels c, repeats n, first stride s (the paper's Table 2). */
@@ -40,10 +46,13 @@ export function makeDivisible(value: number, divisor = 8): number {
   return out;
 }
 
-/** A deterministic initialiser per layer: seed + running index. */
+/** Per-model build settings: a deterministic initialiser per layer (seed + running index), BN momentum. */
 class Seeds {
   private n = 0;
-  constructor(private readonly base: number) {}
+  constructor(
+    private readonly base: number,
+    readonly bnMomentum: number,
+  ) {}
   glorot(): ReturnType<typeof tf.initializers.glorotUniform> {
     return tf.initializers.glorotUniform({ seed: this.base * 1009 + this.n++ });
   }
@@ -57,7 +66,14 @@ export function resolveMobileNetV2Options(options?: MobileNetV2Options): Require
     numLandmarks: v.integer('numLandmarks', o.numLandmarks ?? 68, 1, 100000),
     dropout: dropoutRate(o.dropout ?? 0.2),
     seed: v.integer('seed', o.seed ?? 0, 0, 2 ** 31 - 1),
+    bnMomentum: momentum(o.bnMomentum ?? 0.99),
   };
+}
+
+function momentum(x: unknown): number {
+  const m = v.finiteNumber('bnMomentum', x);
+  if (!(m >= 0 && m < 1)) throw new ValueRangeError(`bnMomentum: expected a value in [0, 1), got ${m}`);
+  return m;
 }
 
 export function dropoutRate(x: unknown): number {
@@ -68,7 +84,7 @@ export function dropoutRate(x: unknown): number {
 
 function convBn(x: tf.SymbolicTensor, filters: number, kernel: number, stride: number, name: string, bnName: string, seeds: Seeds): tf.SymbolicTensor {
   const conv = tf.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same', useBias: false, kernelInitializer: seeds.glorot(), name });
-  const bn = tf.layers.batchNormalization({ momentum: 0.999, epsilon: 1e-3, name: bnName });
+  const bn = tf.layers.batchNormalization({ momentum: seeds.bnMomentum, epsilon: 1e-3, name: bnName });
   return bn.apply(conv.apply(x)) as tf.SymbolicTensor;
 }
 
@@ -91,7 +107,7 @@ function invertedResidual(x: tf.SymbolicTensor, t: number, filters: number, stri
     depthwiseInitializer: seeds.glorot(),
     name: `${prefix}depthwise`,
   });
-  h = tf.layers.batchNormalization({ momentum: 0.999, epsilon: 1e-3, name: `${prefix}depthwise_BN` }).apply(dw.apply(h)) as tf.SymbolicTensor;
+  h = tf.layers.batchNormalization({ momentum: seeds.bnMomentum, epsilon: 1e-3, name: `${prefix}depthwise_BN` }).apply(dw.apply(h)) as tf.SymbolicTensor;
   h = relu6(h, `${prefix}depthwise_relu`);
   h = convBn(h, filters, 1, 1, `${prefix}project`, `${prefix}project_BN`, seeds);
   if (stride === 1 && inChannels === filters) {
@@ -115,7 +131,7 @@ function backbone(input: tf.SymbolicTensor, width: number, seeds: Seeds): tf.Sym
 /** MobileNetV2 landmark regressor: [B, S, S, 3] images -> [B, 2L] coordinates. */
 export function mobileNetV2(options?: MobileNetV2Options): tf.LayersModel {
   const o = resolveMobileNetV2Options(options);
-  const seeds = new Seeds(o.seed);
+  const seeds = new Seeds(o.seed, o.bnMomentum);
   const input = tf.input({ shape: [o.inputSize, o.inputSize, 3], name: 'image' });
   let x = backbone(input, o.width, seeds);
   x = tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }).apply(x) as tf.SymbolicTensor;
@@ -130,5 +146,5 @@ export function mobileNetV2(options?: MobileNetV2Options): tf.LayersModel {
 export function mobileNetV2Backbone(options?: MobileNetV2Options): tf.LayersModel {
   const o = resolveMobileNetV2Options(options);
   const input = tf.input({ shape: [o.inputSize, o.inputSize, 3], name: 'image' });
-  return tf.model({ inputs: input, outputs: backbone(input, o.width, new Seeds(o.seed)), name: 'mobilenetv2_backbone' });
+  return tf.model({ inputs: input, outputs: backbone(input, o.width, new Seeds(o.seed, o.bnMomentum)), name: 'mobilenetv2_backbone' });
 }

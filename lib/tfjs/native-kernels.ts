@@ -23,12 +23,14 @@ type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 /** Calls per kernel since the last reset: run natively, or handed to the stock kernel. */
 export interface NativeKernelStats {
   enabled: boolean;
+  /** Whether malloc was told to keep freed memory (see NativeKernelOptions). */
+  retainFreedMemory: boolean;
   native: Record<string, number>;
   fallback: Record<string, number>;
 }
 
 const BACKEND = 'cpu';
-const stats: NativeKernelStats = { enabled: false, native: {}, fallback: {} };
+const stats = { enabled: false, native: {} as Record<string, number>, fallback: {} as Record<string, number> };
 const stock = new Map<string, tf.KernelConfig>();
 
 /** Thrown inside a native kernel to hand the call to the stock kernel. */
@@ -225,12 +227,27 @@ function reregister(config: tf.KernelConfig): void {
   tf.registerKernel(config);
 }
 
+export interface NativeKernelOptions {
+  /**
+   * Tell glibc malloc to keep freed memory in the process (default true). tfjs allocates a
+   * new output array per op, and with malloc's defaults every large one is mapped fresh and
+   * page-faulted in again; with this the memory is reused, at the price of the process
+   * keeping its peak heap. Applies to the whole process and is not undone by turning the
+   * kernels off. No effect outside glibc.
+   */
+  retainFreedMemory?: boolean;
+}
+
+let retained = false;
+
 /**
  * Turns the native cpu kernels on or off. The stock kernels are kept and restored exactly;
  * calling it twice with the same value does nothing. Returns whether they are now on.
  */
-export function useNativeKernels(on: boolean): boolean {
+export function useNativeKernels(on: boolean, options: NativeKernelOptions = {}): boolean {
   if (typeof on !== 'boolean') throw new ArgumentError(`on: expected a boolean, got ${v.describe(on)}`);
+  const o = v.options<NativeKernelOptions>('options', options);
+  if (on && (o.retainFreedMemory ?? true) && !retained) retained = call((n) => n.nnRetainFreedMemory());
   if (on === stats.enabled) return on;
   if (on) {
     call(() => undefined); // fail here, with the build hint, if the addon is missing
@@ -258,7 +275,7 @@ export function nativeKernelsEnabled(): boolean {
 /** Native and fallback call counts per kernel (a copy). */
 export function nativeKernelStats(): NativeKernelStats {
   const layers = Object.fromEntries(Object.entries(layerCalls).map(([k, n]) => [`layer:${k}`, n]));
-  return { enabled: stats.enabled, native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
+  return { enabled: stats.enabled, retainFreedMemory: retained, native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
 
 /** Zeroes the call counts. */

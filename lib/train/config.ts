@@ -30,9 +30,8 @@ export interface TrainConfig {
   /** ACR Phi per coordinate (the paper) or per landmark. */
   phiMode: PhiMode;
   /**
-   * Units the baseline losses see: 'pixels' multiplies predictions and targets by inputSize, so the
-   * papers' pixel defaults (wing w=10, eps=2, ...) mean what they meant there; 'normalized' uses the
-   * crop-normalised coordinates directly. ACR always works on normalised coordinates, as the paper.
+   * How the baseline losses' pixel defaults (wing w=10, eps=2, ...) are read: 'pixels' divides
+   * them by inputSize (targets are normalised crop coordinates), 'normalized' uses them as is.
    */
   lossUnits: 'pixels' | 'normalized';
   epochs: number;
@@ -59,6 +58,10 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Batches prepared ahead of the training step. */
   prefetch: number;
+  /** Worker threads decoding and augmenting batches (0: on the main thread, overlapped with async decode). */
+  workers: number;
+  /** A face whose image cannot be read: stop with an error, or skip it with a warning and count it. */
+  onBadData: 'error' | 'skip';
   /** Progress bar on stderr. */
   progress: boolean;
   /** Continue from out/checkpoints/latest when it exists. */
@@ -93,6 +96,8 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   limit: 0,
   checkpointEvery: 0,
   prefetch: 2,
+  workers: 1,
+  onBadData: 'error',
   progress: true,
   resume: false,
   stopAfterSteps: 0,
@@ -132,7 +137,9 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   v.nonNegativeNumber('config.margin', c.margin);
   v.integer('config.limit', c.limit, 0, 1e9);
   v.integer('config.checkpointEvery', c.checkpointEvery, 0, 1e9);
-  v.integer('config.prefetch', c.prefetch, 0, 64);
+  v.integer('config.prefetch', c.prefetch, 1, 64);
+  v.integer('config.workers', c.workers, 0, 64);
+  v.oneOf('config.onBadData', c.onBadData, ['error', 'skip'] as const);
   if (typeof c.progress !== 'boolean') throw new ArgumentError(`config.progress: expected a boolean, got ${v.describe(c.progress)}`);
   if (typeof c.resume !== 'boolean') throw new ArgumentError(`config.resume: expected a boolean, got ${v.describe(c.resume)}`);
   v.integer('config.stopAfterSteps', c.stopAfterSteps, 0, 1e12);

@@ -45,20 +45,25 @@ struct Avx2 {
   static F select(M m, F if_false, F if_true) { return _mm256_blendv_ps(if_false, if_true, m); }
   static F keep(M m, F x) { return _mm256_and_ps(m, x); }
 
-  // For x > 0 normal: the binary exponent + 1, and the mantissa scaled into [0.5, 1).
-  static F exponent(F x) {
-    const I e = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_castps_si256(x), 23), _mm256_set1_epi32(126));
-    return _mm256_cvtepi32_ps(e);
-  }
-  static F mantissa_half(F x) {
-    const I m = _mm256_and_si256(_mm256_castps_si256(x), _mm256_set1_epi32(static_cast<int>(0x807fffffu)));
+  // x = m 2^e with m in [0.5, 1) for x >= 0; denormals are lifted by 2^24 first, 0 becomes
+  // FLT_MIN (log about -87: finite, and callers guard a = 0 themselves).
+  static F frexp(F x, F& e) {
+    const M den = lt(x, set1(FLT_MIN));
+    x = select(den, x, mul(x, set1(16777216.0f)));
+    x = max(set1(FLT_MIN), x);
+    const I bits = _mm256_castps_si256(x);
+    const I ei = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126));
+    e = sub(_mm256_cvtepi32_ps(ei), keep(den, set1(24.0f)));
+    const I m = _mm256_and_si256(bits, _mm256_set1_epi32(static_cast<int>(0x807fffffu)));
     return _mm256_castsi256_ps(_mm256_or_si256(m, _mm256_set1_epi32(0x3f000000)));
   }
-  static I to_int(F x) { return _mm256_cvtps_epi32(x); }
-  static I srai1(I x) { return _mm256_srai_epi32(x, 1); }
-  static I isub(I a, I b) { return _mm256_sub_epi32(a, b); }
-  static F pow2(I n) {  // 2^n for n in [-126, 127]
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+  // y 2^n for integral n in [-150, 128], in two steps so that denormal results survive.
+  static F ldexp(F y, F n_float) {
+    const I n = _mm256_cvtps_epi32(n_float);
+    const I n1 = _mm256_srai_epi32(n, 1);
+    const I n2 = _mm256_sub_epi32(n, n1);
+    auto pow2 = [](I k) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23)); };
+    return mul(mul(y, pow2(n1)), pow2(n2));
   }
 
   static Acc acc_zero() { return {_mm256_setzero_pd(), _mm256_setzero_pd()}; }

@@ -49,20 +49,15 @@ struct Avx512 {
   static F select(M m, F if_false, F if_true) { return _mm512_mask_blend_ps(m, if_false, if_true); }
   static F keep(M m, F x) { return _mm512_maskz_mov_ps(m, x); }
 
-  static F exponent(F x) {
-    const I e = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(x), 23), _mm512_set1_epi32(126));
-    return _mm512_cvtepi32_ps(e);
+  // x = m 2^e with m in [0.5, 1): getmant/getexp handle denormals themselves; 0 becomes
+  // the smallest denormal (log about -103: finite, callers guard a = 0 themselves).
+  static F frexp(F x, F& e) {
+    x = max(set1(1.40129846e-45f), x);
+    e = add(_mm512_getexp_ps(x), set1(1.0f));
+    return _mm512_getmant_ps(x, _MM_MANT_NORM_p5_1, _MM_MANT_SIGN_zero);
   }
-  static F mantissa_half(F x) {
-    const I m = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(static_cast<int>(0x807fffffu)));
-    return _mm512_castsi512_ps(_mm512_or_si512(m, _mm512_set1_epi32(0x3f000000)));
-  }
-  static I to_int(F x) { return _mm512_cvtps_epi32(x); }
-  static I srai1(I x) { return _mm512_srai_epi32(x, 1); }
-  static I isub(I a, I b) { return _mm512_sub_epi32(a, b); }
-  static F pow2(I n) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
-  }
+  // y 2^n in one instruction (handles denormal results and overflow).
+  static F ldexp(F y, F n) { return _mm512_scalef_ps(y, n); }
 
   static Acc acc_zero() { return {_mm512_setzero_pd(), _mm512_setzero_pd()}; }
   static void accumulate(Acc& acc, F x) {

@@ -20,15 +20,11 @@ namespace simd {
 template <class V>
 struct Math {
   using F = typename V::F;
-  using I = typename V::I;
 
-  // Natural log for x >= 0 (x = 0 gives about -104, finite: callers guard a = 0 themselves).
+  // Natural log for x >= 0 (x = 0 gives a finite value near -100: callers guard a = 0 themselves).
   static inline F log(F x) {
-    const auto den = V::lt(x, V::set1(FLT_MIN));
-    x = V::select(den, x, V::mul(x, V::set1(16777216.0f)));  // 2^24 lifts denormals
-    x = V::max(V::set1(FLT_MIN), x);                         // 0 -> FLT_MIN (NaN passes)
-    F e = V::sub(V::exponent(x), V::keep(den, V::set1(24.0f)));
-    x = V::mantissa_half(x);  // in [0.5, 1)
+    F e;
+    x = V::frexp(x, e);  // x = m 2^e, m in [0.5, 1); denormals handled, 0 treated as 2^-149
     const auto small = V::lt(x, V::set1(0.707106781186547524f));
     const F tmp = V::keep(small, x);
     x = V::sub(x, V::set1(1.0f));
@@ -66,11 +62,7 @@ struct Math {
     y = V::fmadd(y, x, V::set1(1.6666665459E-1f));
     y = V::fmadd(y, x, V::set1(5.0000001201E-1f));
     y = V::add(V::fmadd(y, z, x), V::set1(1.0f));
-    // 2^n in two steps so that n down to -150 still gives a denormal or 0.
-    const I n = V::to_int(fx);
-    const I n1 = V::srai1(n);
-    const I n2 = V::isub(n, n1);
-    return V::mul(V::mul(y, V::pow2(n1)), V::pow2(n2));
+    return V::ldexp(y, fx);  // y 2^fx, through the denormals down to 0
   }
 };
 

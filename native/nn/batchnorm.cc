@@ -131,13 +131,29 @@ void batchnorm_train_grad(int64_t rows, int64_t C, const float* dy, const float*
 
 void relu_cap(int64_t n, const float* x, float cap, float* y) {
   parallel_for(n, 65536, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = std::min(std::max(x[i], 0.f), cap);
+    const float* __restrict xs = x;
+    float* __restrict ys = y;
+    // Selects, not branches: the sign of activations is unpredictable. NaN stays NaN.
+    for (int64_t i = b; i < e; ++i) {
+      const float v = xs[i];
+      const float lo = v < 0.f ? 0.f : v;
+      ys[i] = lo > cap ? cap : lo;
+    }
   });
 }
 
 void relu_cap_grad(int64_t n, const float* dy, const float* x, float cap, float* dx) {
   parallel_for(n, 65536, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = (x[i] > 0.f && x[i] <= cap) ? dy[i] : 0.f;
+    const float* __restrict xs = x;
+    const float* __restrict g = dy;
+    float* __restrict d = dx;
+    // Branch-free (the mask is unpredictable); NaN inputs give NaN, as tfjs' step() does.
+    for (int64_t i = b; i < e; ++i) {
+      const float v = xs[i];
+      const bool pass = (v > 0.f) & (v <= cap);
+      const float gv = g[i], other = v != v ? v : 0.f;  // unconditional load: lets it vectorise
+      d[i] = pass ? gv : other;
+    }
   });
 }
 

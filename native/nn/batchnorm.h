@@ -17,7 +17,8 @@ void batchnorm_train(int64_t rows, int64_t C, const float* x, const float* gamma
 void batchnorm_train_grad(int64_t rows, int64_t C, const float* dy, const float* x, const float* gamma,
                           const float* mean, const float* var, float eps, float* dx, float* dgamma, float* dbeta);
 
-// y = min(max(x, 0), cap) and its gradient dx = dy where 0 < x <= cap (as relu then clip in tfjs).
+// y = min(max(x, 0), cap) and its gradient dx = dy where 0 < x <= cap, else 0 (NaN for NaN x),
+// exactly as tfjs' relu followed by clipByValue.
 void relu_cap(int64_t n, const float* x, float cap, float* y);
 void relu_cap_grad(int64_t n, const float* dy, const float* x, float cap, float* dx);
 

@@ -1,0 +1,154 @@
+/**
+ * fitAsm (mean + covariance + eigendecomposition) against numpy's np.cov + np.linalg.eigh, on
+ * N = 10,000 random shapes of D = 136 and 196 and on the 300-W training shapes; then Smooth-Face
+ * + Phi (both modes) for a whole set. Medians of several runs; ratio = native / numpy (< 1: native
+ * faster). Run: node --import tsx bench/asm.ts [--reps N]. Writes bench/results/asm.json.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fitAsm, info } from '../lib/index';
+import { asmEigh, asmMeanCov, asmPhi, asmSmooth } from '../lib/kernels/asm';
+import { gaussian, readShapes, rng, W300_TRAIN } from '../test/helpers/asm-ref';
+
+const REPS = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 9;
+const LEVEL = 0.95;
+
+function medianMs(fn: () => unknown, reps = REPS): number {
+  fn(); // warm up
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)];
+}
+
+interface NumpyResult {
+  info: Record<string, string>;
+  cov_ms: number;
+  eigh_ms: number;
+  fit_ms: number;
+  smooth_phi_ms: number;
+  k: number;
+}
+
+/** The numpy peer on the same float32 data, at its best configuration: OpenBLAS's own core choice. */
+function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-bench-asm-'));
+  try {
+    const file = path.join(dir, 'x.f32');
+    fs.writeFileSync(file, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+    const env = { ...process.env };
+    delete env.OPENBLAS_CORETYPE; // forced cores slow a current OpenBLAS (see the env notes); this run only
+    delete env.OPENBLAS_L2_SIZE;
+    const run = spawnSync('python3', [path.join(__dirname, 'asm_numpy.py'), file, String(n), String(d), String(REPS), String(LEVEL)], {
+      encoding: 'utf8',
+      env,
+    });
+    if (run.status !== 0) return `numpy failed: ${(run.stderr || run.error?.message || '').trim().split('\n').pop()}`;
+    return JSON.parse(run.stdout) as NumpyResult;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Row {
+  case: string;
+  n: number;
+  d: number;
+  nativeCovMs: number;
+  nativeEighMs: number;
+  nativeFitMs: number;
+  numpyCovMs?: number;
+  numpyEighMs?: number;
+  numpyFitMs?: number;
+  fitRatio?: number;
+  nativeSmoothPhiMs: number;
+  numpySmoothPhiMs?: number;
+  smoothPhiRatio?: number;
+  k: number;
+}
+
+function bench(name: string, x: Float32Array, n: number, d: number): { row: Row; numpyInfo?: Record<string, string>; note?: string } {
+  const fitMs = medianMs(() => fitAsm(x, { numLandmarks: d / 2 }));
+  const covMs = medianMs(() => asmMeanCov(x, n, d, { device: 'cpu' }));
+  const { cov } = asmMeanCov(x, n, d, { device: 'cpu' });
+  const eighMs = medianMs(() => asmEigh(cov, d));
+  const model = fitAsm(x, { numLandmarks: d / 2 });
+  const basis = { mean: model.mean, components: model.components, eigenvalues: model.eigenvalues, k: model.numComponents(LEVEL) };
+  const out = new Float32Array(x.length);
+  // Same work as the numpy peer: Smooth-Face, Phi per coordinate, Phi per landmark.
+  const spMs = medianMs(() => {
+    asmSmooth(x, n, d, basis, { out, device: 'cpu' });
+    asmPhi(x, n, d, basis, { out, device: 'cpu' });
+    asmPhi(x, n, d, basis, { out, mode: 'landmark', device: 'cpu' });
+  });
+  const row: Row = { case: name, n, d, nativeCovMs: covMs, nativeEighMs: eighMs, nativeFitMs: fitMs, nativeSmoothPhiMs: spMs, k: basis.k };
+  const np = numpy(x, n, d);
+  if (typeof np === 'string') return { row, note: np };
+  Object.assign(row, {
+    numpyCovMs: np.cov_ms,
+    numpyEighMs: np.eigh_ms,
+    numpyFitMs: np.fit_ms,
+    fitRatio: fitMs / np.fit_ms,
+    numpySmoothPhiMs: np.smooth_phi_ms,
+    smoothPhiRatio: spMs / np.smooth_phi_ms,
+  });
+  return { row, numpyInfo: np.info };
+}
+
+function main(): void {
+  const cases: Array<[string, Float32Array, number, number]> = [];
+  const r = rng(42);
+  for (const d of [136, 196]) {
+    const n = 10000;
+    cases.push([`random N=${n} D=${d}`, Float32Array.from({ length: n * d }, () => 0.1 * gaussian(r)), n, d]);
+  }
+  let skipped: string | undefined;
+  if (fs.existsSync(W300_TRAIN)) {
+    const shapes = readShapes(W300_TRAIN);
+    cases.push([`300-W train N=${shapes.length} D=136`, Float32Array.from(shapes.flat()), shapes.length, 136]);
+  } else {
+    skipped = `300-W data not found at ${W300_TRAIN}`;
+  }
+  const rows: Row[] = [];
+  let numpyInfo: Record<string, string> | undefined;
+  const notes: string[] = skipped ? [skipped] : [];
+  for (const [name, x, n, d] of cases) {
+    const res = bench(name, x, n, d);
+    rows.push(res.row);
+    numpyInfo ??= res.numpyInfo;
+    if (res.note) notes.push(`${name}: ${res.note}`);
+  }
+  const fmt = (v: number | undefined, digits = 2) => (v === undefined ? '-' : v.toFixed(digits));
+  const i = info();
+  console.log(`ASM fit: native (isa ${i.isa}, ${i.threads} threads) vs numpy ${numpyInfo?.numpy ?? '-'} (${numpyInfo?.blas ?? 'no numpy'}, core ${numpyInfo?.openblas_core ?? '?'}); medians of ${REPS} runs, ms\n`);
+  console.log('| case | native cov | native eigh | native fitAsm | numpy cov | numpy eigh | numpy cov+eigh | ratio fit | native smooth+phi | numpy smooth+phi | ratio |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const x of rows) {
+    console.log(
+      `| ${x.case} | ${fmt(x.nativeCovMs)} | ${fmt(x.nativeEighMs)} | ${fmt(x.nativeFitMs)} | ${fmt(x.numpyCovMs)} | ${fmt(x.numpyEighMs)} | ${fmt(x.numpyFitMs)} | ${fmt(x.fitRatio)} | ${fmt(x.nativeSmoothPhiMs)} | ${fmt(x.numpySmoothPhiMs)} | ${fmt(x.smoothPhiRatio)} |`,
+    );
+  }
+  for (const n of notes) console.log(`note: ${n}`);
+  const result = {
+    benchmark: 'asm',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, isa: i.isa, threads: i.threads, gpuCount: i.gpuCount },
+    numpy: numpyInfo ?? null,
+    reps: REPS,
+    level: LEVEL,
+    rows,
+    notes,
+  };
+  const out = path.join(__dirname, 'results', 'asm.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+}
+
+main();

@@ -1,0 +1,202 @@
+/**
+ * Training-step benchmark: MobileNetV2 (batch 32; width 0.5 and 1.0; input 112 and 224) on
+ * stock tfjs cpu, tfjs wasm (where it can train), tfjs cpu + the native kernels, and the
+ * libtorch peer (bench/libtorch/, when built). Each run is its own child process.
+ *
+ *   npm run bench:train [-- --quick] [-- --stock-limit 300]
+ *
+ * Wall-clock ms per step (median), CPU ms per step (the machine is shared: CPU time shows
+ * what the step costs when others also run), images/s, achieved GFLOP/s against the GEMM
+ * peak measured here and the theoretical peak, ratios. Writes bench/results/train.json.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const BATCH = 32;
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+
+interface ChildResult {
+  ms?: number[];
+  cpuMs?: number[];
+  gflop?: number;
+  error?: string;
+  [k: string]: unknown;
+}
+
+// ---------------------------------------------------------------- child side
+async function child(kind: string, width: number, size: number, steps: number): Promise<ChildResult> {
+  const tf = await import('@tensorflow/tfjs');
+  tf.enableProdMode();
+  const { mobileNetV2, trainStep, forwardMacs } = await import('./mobilenetv2');
+  if (kind === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    await tf.setBackend('wasm');
+  } else {
+    await tf.setBackend('cpu');
+    const { useNativeKernels } = await import('../lib/tfjs/native-kernels');
+    useNativeKernels(kind === 'native');
+  }
+  const model = mobileNetV2({ inputSize: size, width, outputs: 136 });
+  const optim = tf.train.adam(1e-3);
+  const x = tf.randomNormal([BATCH, size, size, 3]), y = tf.randomNormal([BATCH, 136]);
+  // Training FLOPs ~ 3 x forward (forward, input gradient, weight gradient), 2 per MAC.
+  const gflop = (6 * forwardMacs(model) * BATCH) / 1e9;
+  const ms: number[] = [], cpuMs: number[] = [];
+  try {
+    if (kind === 'native') trainStep(model, optim, x, y); // warm-up: first-call allocations
+    for (let i = 0; i < steps; i++) {
+      const c0 = process.cpuUsage(), t0 = performance.now();
+      trainStep(model, optim, x, y);
+      const c = process.cpuUsage(c0);
+      ms.push(performance.now() - t0);
+      cpuMs.push((c.user + c.system) / 1000);
+    }
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0], gflop };
+  }
+  return { ms, cpuMs, gflop };
+}
+
+async function peakChild(): Promise<ChildResult> {
+  const { sgemm, gemmKernelName } = await import('../lib/kernels/nn');
+  const { setIsa, info } = await import('../lib/info');
+  const n = 2048;
+  const a = new Float32Array(n * n).map(() => Math.random()), b = new Float32Array(n * n).map(() => Math.random());
+  const out: ChildResult = { threads: info().threads };
+  for (const isa of ['avx512', 'avx2'] as const) {
+    if (setIsa(isa) !== isa) continue;
+    sgemm(a, b, n, n, n);
+    let best = Infinity;
+    for (let r = 0; r < 4; r++) {
+      const t0 = performance.now();
+      sgemm(a, b, n, n, n);
+      best = Math.min(best, performance.now() - t0);
+    }
+    out[isa] = { kernel: gemmKernelName(), gflops: (2 * n ** 3) / best / 1e6 };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- parent side
+function runChild(childArgs: string[], limitS: number): ChildResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', ...childArgs], {
+    encoding: 'utf8', timeout: limitS * 1000, maxBuffer: 1 << 24, env: process.env,
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return { error: `over ${limitS} s (stopped)` };
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as ChildResult;
+  } catch {
+    return { error: `child failed: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function cpuGhz(): number {
+  const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/cpu MHz\s*:\s*([\d.]+)/);
+  return m ? Number(m[1]) / 1000 : NaN;
+}
+
+function libtorchBinary(): string | null {
+  const p = path.join(__dirname, 'libtorch', 'build', 'mobilenetv2_train');
+  return fs.existsSync(p) ? p : null;
+}
+
+function runLibtorch(bin: string, width: number, size: number, steps: number, limitS: number): ChildResult {
+  let best: ChildResult | null = null;
+  for (const threads of [1, 2]) {
+    const r = spawnSync(bin, [String(width), String(size), String(BATCH), String(steps), String(threads)], {
+      encoding: 'utf8', timeout: limitS * 1000,
+      env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
+    });
+    try {
+      const res = JSON.parse((r.stdout ?? '').trim().split('\n').pop() ?? '') as ChildResult;
+      res.threads = threads;
+      if (!best || median(res.ms!) < median(best.ms!)) best = res;
+    } catch {
+      best = best ?? { error: `libtorch run failed: ${(r.stderr ?? '').trim().split('\n').pop()}` };
+    }
+  }
+  return best!;
+}
+
+async function parent(): Promise<void> {
+  const quick = flag('--quick');
+  const stockLimit = opt('--stock-limit', 420);
+  const configs: Array<[number, number]> = quick ? [[0.5, 112]] : [[0.5, 112], [1.0, 112], [0.5, 224], [1.0, 224]];
+  const ghz = cpuGhz();
+  const cores = os.cpus().length;
+  const peak = runChild(['peak'], 300);
+  const measuredPeak = Math.max(...['avx512', 'avx2'].map((k) => (peak[k] as { gflops: number } | undefined)?.gflops ?? 0));
+  // Zen 4 / most AVX-512 x86: 2 FMA pipes x 8 fp32 lanes (AVX-512 is double-pumped on Zen 4) x 2 flops.
+  const theoreticalPeak = cores * 32 * ghz;
+  console.log(`machine: ${os.cpus()[0].model}, ${cores} cores @ ${ghz.toFixed(2)} GHz nominal; ` +
+    `GEMM 2048^3: ${JSON.stringify(peak)}; theoretical ${theoreticalPeak.toFixed(0)} GFLOP/s (${cores} x 32 flop/cycle)`);
+  const torch = libtorchBinary();
+  const rows: Array<Record<string, unknown>> = [];
+  for (const [width, size] of configs) {
+    const native = runChild(['native', String(width), String(size), '3'], 900);
+    // The stock cpu kernels take minutes per step at these sizes: one step, within a limit.
+    const stock = flag('--no-stock') ? { error: 'skipped (--no-stock)' } : runChild(['cpu', String(width), String(size), '1'], stockLimit);
+    const wasm = runChild(['wasm', String(width), String(size), '1'], 300);
+    const lt = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
+    const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: native.gflop };
+    for (const [name, r] of [['native', native], ['stock', stock], ['wasm', wasm], ['libtorch', lt]] as const) {
+      if (r.ms && r.ms.length) {
+        const ms = median(r.ms);
+        row[name] = {
+          msPerStep: ms, cpuMsPerStep: r.cpuMs ? median(r.cpuMs) : undefined, imagesPerS: (BATCH * 1000) / ms,
+          gflops: native.gflop ? (native.gflop * 1000) / ms : undefined, steps: r.ms.length,
+          ...(r.threads ? { threads: r.threads } : {}),
+        };
+      } else {
+        row[name] = { error: r.error };
+      }
+    }
+    const ms = (k: string) => (row[k] as { msPerStep?: number }).msPerStep;
+    if (ms('native') && ms('stock')) row.speedupVsStock = ms('stock')! / ms('native')!;
+    if (ms('native') && ms('libtorch')) row.ratioToLibtorch = ms('native')! / ms('libtorch')!;
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  const fmt = (v: unknown) => {
+    const r = v as { msPerStep?: number; error?: string };
+    return r.msPerStep ? r.msPerStep.toFixed(0) : `- (${r.error})`;
+  };
+  console.log('\n| width | input | native ms/step (cpu ms) | img/s | GFLOP/s (% of measured peak) | stock cpu ms/step | speed-up | wasm | libtorch ms/step | native/libtorch |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const n = r.native as { msPerStep?: number; cpuMsPerStep?: number; imagesPerS?: number; gflops?: number };
+    console.log(`| ${r.width} | ${r.size} | ${fmt(r.native)}${n.cpuMsPerStep ? ` (${n.cpuMsPerStep.toFixed(0)})` : ''} | ` +
+      `${n.imagesPerS?.toFixed(1) ?? '-'} | ${n.gflops ? `${n.gflops.toFixed(1)} (${((100 * n.gflops) / measuredPeak).toFixed(0)}%)` : '-'} | ` +
+      `${fmt(r.stock)} | ${r.speedupVsStock ? `${(r.speedupVsStock as number).toFixed(1)}x` : '-'} | ${fmt(r.wasm)} | ` +
+      `${fmt(r.libtorch)} | ${r.ratioToLibtorch ? (r.ratioToLibtorch as number).toFixed(2) : '-'} |`);
+  }
+  const out = {
+    date: new Date().toISOString(), machine: { cpu: os.cpus()[0].model, cores, nominalGhz: ghz, load: os.loadavg() },
+    peak: { ...peak, measuredGflops: measuredPeak, theoreticalGflops: theoreticalPeak }, rows,
+  };
+  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(__dirname, 'results', 'train.json'), JSON.stringify(out, null, 2) + '\n');
+  console.log('\nwrote bench/results/train.json');
+}
+
+if (args[0] === '--child') {
+  const [kind, w, s, steps] = args.slice(1);
+  (kind === 'peak' ? peakChild() : child(kind, Number(w), Number(s), Number(steps)))
+    .then((r) => console.log(JSON.stringify(r)))
+    .catch((e) => console.log(JSON.stringify({ error: (e as Error).message.split('\n')[0] })));
+} else {
+  void parent();
+}
