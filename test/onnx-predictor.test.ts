@@ -9,6 +9,7 @@ import { readPts } from '../lib/data/pts';
 import type { Box } from '../lib/data/types';
 import { toOnnx } from '../lib/onnx/export';
 import { Predictor } from '../lib/onnx/predictor';
+import { MODELS_DIR, PRETRAINED_NAME } from '../lib/onnx/pretrained';
 import { encodeModel, modelProto } from '../lib/onnx/proto';
 import { tinyCnn } from '../lib/model';
 import { randomizeBatchNorm, rng } from './helpers/onnx-nets';
@@ -183,6 +184,9 @@ t.test('bad models: typed errors, no crash', async (t) => {
   await t.rejects(Predictor.load(encodeModel(obj as never)), { code: 'ERR_PARSE', message: /metadata 'acr\.num_landmarks' is missing/ });
   await t.rejects(Predictor.load(bytes, { numLandmarks: 68 }), { code: 'ERR_SHAPE', message: /predicts 5 landmarks, expected 68/ });
   await t.rejects(Predictor.load(42 as never), { code: 'ERR_ARG' });
+  if (!fs.existsSync(path.join(MODELS_DIR, `${PRETRAINED_NAME}.onnx`))) {
+    await t.rejects(Predictor.load(), { code: 'ERR_IO', message: /no pretrained model/ }, 'no model given and none shipped');
+  }
 });
 
 t.test('bad images and boxes: typed errors, no crash', async (t) => {
