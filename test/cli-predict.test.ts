@@ -121,6 +121,14 @@ t.test('export: a saved tfjs model folder to ONNX, usable by predict', async (t)
   const p = await Predictor.load(out);
   t.match(p.metadata, { flipPermutation: [1, 0, 3, 2], loss: 'acr', data: 'synthetic', numLandmarks: 4 });
   await p.dispose();
+  // A training checkpoint's state.json supplies margin, loss and data when no flags are given.
+  fs.writeFileSync(path.join(tfjsDir, 'state.json'), JSON.stringify({ epoch: 3, config: { margin: 0.1, loss: 'acr', lambda: 2, data: '/data/sets/300w/train/' } }));
+  const fromRun = path.join(dir, 'from-run.onnx');
+  t.equal((await acr('export', tfjsDir, fromRun)).code, 0);
+  const q = await Predictor.load(fromRun);
+  t.match(q.metadata, { cropMargin: 0.1, loss: 'acr lambda=2', data: '300w/train', flipPermutation: [] });
+  await q.dispose();
+  fs.rmSync(path.join(tfjsDir, 'state.json'));
   const none = await acr('export', path.join(dir, 'no-such-dir'), out);
   t.equal(none.code, 1);
 });

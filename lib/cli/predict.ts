@@ -61,6 +61,8 @@ async function run(argv: string[]): Promise<number> {
     if (box) {
       faces = [await predictor.predict(image, { box, flip })];
     } else {
+      // The detector runs on tfjs: without this its banner about tfjs-node lands on stderr.
+      (await import('@tensorflow/tfjs')).enableProdMode();
       const raw = await decodeImage(image);
       const found = await detectFaces(raw);
       if (found.length === 0) throw new ValueRangeError(`${image}: no face found; pass its box with --box x,y,w,h`);
@@ -93,7 +95,7 @@ function round(v: number): number {
 
 export const command: Command = {
   name: 'predict',
-  summary: 'predict facial landmarks on a photo with an ONNX model',
+  summary: 'Predict facial landmarks on a photo with an ONNX model',
   usage,
   run,
 };
