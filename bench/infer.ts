@@ -67,13 +67,17 @@ async function main(): Promise<void> {
   const size = model.inputs[0].shape[1] as number;
   const onnx = toOnnx(model);
   console.log(`${description}: ${model.countParams()} parameters, ONNX ${(onnx.length / 1e6).toFixed(1)} MB`);
-  console.log(`${os.cpus().length} x ${os.cpus()[0]?.model}, Node ${process.version}\n`);
+  const loadBefore = os.loadavg()[0];
+  console.log(`${os.cpus().length} x ${os.cpus()[0]?.model}, Node ${process.version}, load average ${loadBefore.toFixed(1)}\n`);
 
   const rows: Row[] = [];
   const record = (engine: string, batch: number, r: { runs: number; medianMs: number; minMs: number }): void => {
     const row = { engine, batch, ...r, imagesPerSec: (batch * 1000) / r.medianMs };
     rows.push(row);
-    console.log(`  ${engine.padEnd(22)} batch ${String(batch).padStart(2)}: ${row.medianMs.toFixed(2).padStart(9)} ms  ${row.imagesPerSec.toFixed(1).padStart(8)} img/s  (${row.runs} runs)`);
+    console.log(
+      `  ${engine.padEnd(22)} batch ${String(batch).padStart(2)}: median ${row.medianMs.toFixed(2).padStart(9)} ms ` +
+        `(min ${row.minMs.toFixed(2).padStart(9)})  ${row.imagesPerSec.toFixed(1).padStart(8)} img/s  (${row.runs} runs)`,
+    );
   };
 
   for (const batch of [1, 32]) {
@@ -117,7 +121,18 @@ async function main(): Promise<void> {
   await fs.writeFile(
     out,
     JSON.stringify(
-      { date: new Date().toISOString(), model: description, inputSize: size, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, rows, ratios },
+      {
+        date: new Date().toISOString(),
+        model: description,
+        inputSize: size,
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        node: process.version,
+        // Other processes share these cores: the 1-minute load average before and after the run.
+        loadAverage: [loadBefore, os.loadavg()[0]],
+        rows,
+        ratios,
+      },
       null,
       2,
     ) + '\n',

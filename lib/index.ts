@@ -43,7 +43,8 @@ export { detectFaces } from './onnx/detect';
 export type { DetectedFace, DetectOptions } from './onnx/detect';
 export { writeOverlay } from './onnx/overlay';
 export type { OverlayFace } from './onnx/overlay';
-export { modelCard, LICENCE_300W } from './onnx/model-card';
-export type { ModelCardInput, ModelCardMetric } from './onnx/model-card';
+export { modelCard, modelCardFromRun, LICENCE_300W } from './onnx/model-card';
+export type { ModelCardInput, ModelCardMetric, RunCardOptions } from './onnx/model-card';
 export { PRETRAINED_NAME, pretrainedModelPath } from './onnx/pretrained';
 // ---- end onnx family ----
+export * as kernels from './kernels';

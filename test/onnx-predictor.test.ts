@@ -9,6 +9,7 @@ import { readPts } from '../lib/data/pts';
 import type { Box } from '../lib/data/types';
 import { toOnnx } from '../lib/onnx/export';
 import { Predictor } from '../lib/onnx/predictor';
+import { MODELS_DIR, PRETRAINED_NAME } from '../lib/onnx/pretrained';
 import { encodeModel, modelProto } from '../lib/onnx/proto';
 import { tinyCnn } from '../lib/model';
 import { randomizeBatchNorm, rng } from './helpers/onnx-nets';
@@ -137,6 +138,38 @@ t.test('test-time flip averages with the mirrored crop, re-ordered by the permut
   await noFlip.dispose();
 });
 
+t.test('flip-averaged predictions are mirror-equivariant', async (t) => {
+  // The crop maps the box centre to crop pixel size/2 (not the symmetric (size - 1)/2), so the
+  // mirrored box is shifted by one crop pixel (side / size source pixels) to make the crop of the
+  // mirrored photo the exact mirror of the crop. Then the flip average on the mirrored photo must
+  // be the mirrored flip average, for any weights.
+  const p = await Predictor.load(bytes);
+  const { width, height, data } = raw;
+  const mirrored = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) mirrored[(y * width + (width - 1 - x)) * 3 + c] = data[(y * width + x) * 3 + c];
+    }
+  }
+  const box: Box = [40, 30, 30, 24]; // crop scale > 1/2: no box-filter shrink before sampling
+  const side = Math.max(box[2], box[3]) * (1 + 2 * MARGIN);
+  const mbox: Box = [width - 1 - box[0] - box[2] + side / SIZE, box[1], box[2], box[3]];
+  const a = await p.predict(raw, { box, flip: true });
+  const b = await p.predict({ data: mirrored, width, height }, { box: mbox, flip: true });
+  let d = 0;
+  for (let i = 0; i < L; i++) {
+    const j = FLIP[i];
+    d = Math.max(d, Math.abs(a.landmarks[2 * i] - (width - 1 - b.landmarks[2 * j])), Math.abs(a.landmarks[2 * i + 1] - b.landmarks[2 * j + 1]));
+  }
+  t.ok(d < 1e-3, `max deviation ${d} px`);
+  const plainA = await p.predict(raw, { box });
+  const plainB = await p.predict({ data: mirrored, width, height }, { box: mbox });
+  let e = 0;
+  for (let i = 0; i < L; i++) e = Math.max(e, Math.abs(plainA.landmarks[2 * i] - (width - 1 - plainB.landmarks[2 * FLIP[i]])));
+  t.ok(e > 1e-2, `without flip averaging a random model is not equivariant (${e} px)`);
+  await p.dispose();
+});
+
 t.test('bad models: typed errors, no crash', async (t) => {
   await t.rejects(Predictor.load(path.join(dir, 'missing.onnx')), { code: 'ERR_IO', message: /cannot read/ });
   const garbage = path.join(dir, 'garbage.onnx');
@@ -151,6 +184,9 @@ t.test('bad models: typed errors, no crash', async (t) => {
   await t.rejects(Predictor.load(encodeModel(obj as never)), { code: 'ERR_PARSE', message: /metadata 'acr\.num_landmarks' is missing/ });
   await t.rejects(Predictor.load(bytes, { numLandmarks: 68 }), { code: 'ERR_SHAPE', message: /predicts 5 landmarks, expected 68/ });
   await t.rejects(Predictor.load(42 as never), { code: 'ERR_ARG' });
+  if (!fs.existsSync(path.join(MODELS_DIR, `${PRETRAINED_NAME}.onnx`))) {
+    await t.rejects(Predictor.load(), { code: 'ERR_IO', message: /no pretrained model/ }, 'no model given and none shipped');
+  }
 });
 
 t.test('bad images and boxes: typed errors, no crash', async (t) => {

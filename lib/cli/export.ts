@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
+import * as tf from '@tensorflow/tfjs';
 import { flipPermutation, type FlipScheme } from '../data/flip';
 import { DEFAULT_MARGIN } from '../data/image';
 import { ArgumentError } from '../errors';
@@ -40,9 +41,10 @@ function trainingSettings(dir: string): { margin?: number; loss?: string; data?:
   const out: { margin?: number; loss?: string; data?: string } = {};
   if (typeof config.margin === 'number') out.margin = config.margin;
   if (typeof config.loss === 'string') {
-    out.loss = config.loss + (typeof config.lambda === 'number' ? ` lambda=${config.lambda}` : '');
+    out.loss = config.loss + (config.loss === 'acr' && typeof config.lambda === 'number' ? ` lambda=${config.lambda}` : '');
   }
-  if (typeof config.data === 'string' && config.data !== '') out.data = path.basename(config.data);
+  // The last two path components name the data set without leaking the trainer's folders.
+  if (typeof config.data === 'string' && config.data !== '') out.data = config.data.split(/[\\/]+/).filter(Boolean).slice(-2).join('/');
   return out;
 }
 
@@ -82,6 +84,7 @@ async function run(argv: string[]): Promise<number> {
   if (margin !== undefined && !(Number.isFinite(margin) && margin >= 0)) {
     throw new ArgumentError(`--margin: expected a number >= 0, got ${JSON.stringify(values.margin)}`);
   }
+  tf.enableProdMode();
   const model = await loadModel(dir);
   try {
     const outDim = model.outputs[0]?.shape[1];
@@ -103,7 +106,7 @@ async function run(argv: string[]): Promise<number> {
 
 export const command: Command = {
   name: 'export',
-  summary: 'write a trained tfjs model as an ONNX model',
+  summary: 'Write a trained tfjs model (e.g. a checkpoint) as an ONNX model',
   usage,
   run,
 };

@@ -19,6 +19,7 @@ import { ArgumentError, IoError, ParseError, ShapeError, UnsupportedError, Value
 import { describe, integer, options as optionsObject } from '../validate';
 import { detectFaces } from './detect';
 import { type LandmarkModelMetadata, INPUT_NAME, OUTPUT_NAME, parseMetadata } from './metadata';
+import { pretrainedModelPath } from './pretrained';
 import { decodeModel } from './proto';
 
 export interface LoadOptions {
@@ -115,9 +116,13 @@ export class Predictor {
     readonly source: string,
   ) {}
 
-  /** Loads an ONNX model exported by exportOnnx from a path or from its bytes. */
-  static async load(model: string | Uint8Array, options?: LoadOptions): Promise<Predictor> {
+  /**
+   * Loads an ONNX model exported by exportOnnx from a path or from its bytes; without one, the
+   * pretrained model shipped in models/.
+   */
+  static async load(model?: string | Uint8Array, options?: LoadOptions): Promise<Predictor> {
     const opts = optionsObject<LoadOptions>('options', options);
+    if (model === undefined) model = pretrainedModelPath();
     let bytes: Uint8Array;
     let source: string;
     if (typeof model === 'string') {
