@@ -1,18 +1,20 @@
 /**
  * fitAsm (mean + covariance + eigendecomposition) against numpy's np.cov + np.linalg.eigh, on
  * N = 10,000 random shapes of D = 136 and 196 and on the 300-W training shapes; then Smooth-Face
- * + Phi (both modes) for a whole set. Medians of several runs; ratio = native / numpy (< 1: native
- * faster). Run: node --import tsx bench/asm.ts [--reps N]. Writes bench/results/asm.json.
+ * and Phi (per coordinate, each from its own projection, as one call does) for the whole set.
+ * Both sides run at their best: each measurement is the faster of 1 and 2 threads. Medians of several runs; ratio = native / numpy (< 1: native
+ * faster). Run: node --import tsx bench/asm.ts [--reps N] [--rounds R]. Writes bench/results/asm.json.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fitAsm, info } from '../lib/index';
+import { fitAsm, info, setNumThreads } from '../lib/index';
 import { asmEigh, asmMeanCov, asmPhi, asmSmooth } from '../lib/kernels/asm';
 import { gaussian, readShapes, rng, W300_TRAIN } from '../test/helpers/asm-ref';
 
 const REPS = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 9;
+const ROUNDS = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 3;
 const LEVEL = 0.95;
 
 function medianMs(fn: () => unknown, reps = REPS): number {
@@ -32,12 +34,13 @@ interface NumpyResult {
   cov_ms: number;
   eigh_ms: number;
   fit_ms: number;
-  smooth_phi_ms: number;
+  smooth_ms: number;
+  phi_ms: number;
   k: number;
 }
 
 /** The numpy peer on the same float32 data, at its best configuration: OpenBLAS's own core choice. */
-function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
+function numpyRun(x: Float32Array, n: number, d: number, threads: number): NumpyResult | string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-bench-asm-'));
   try {
     const file = path.join(dir, 'x.f32');
@@ -45,6 +48,7 @@ function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
     const env = { ...process.env };
     delete env.OPENBLAS_CORETYPE; // forced cores slow a current OpenBLAS (see the env notes); this run only
     delete env.OPENBLAS_L2_SIZE;
+    env.OPENBLAS_NUM_THREADS = String(threads);
     const run = spawnSync('python3', [path.join(__dirname, 'asm_numpy.py'), file, String(n), String(d), String(REPS), String(LEVEL)], {
       encoding: 'utf8',
       env,
@@ -54,6 +58,21 @@ function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const THREADS = [1, 2];
+const TIMED = ['cov_ms', 'eigh_ms', 'fit_ms', 'smooth_ms', 'phi_ms'] as const;
+
+/** numpy at its best: per measurement, the faster of 1 and 2 OpenBLAS threads. */
+function numpy(x: Float32Array, n: number, d: number): NumpyResult | string {
+  let best: NumpyResult | undefined;
+  for (const threads of THREADS) {
+    const res = numpyRun(x, n, d, threads);
+    if (typeof res === 'string') return res;
+    if (!best) best = res;
+    else for (const key of TIMED) best[key] = Math.min(best[key], res[key]);
+  }
+  return best as NumpyResult;
 }
 
 interface Row {
@@ -67,36 +86,62 @@ interface Row {
   numpyEighMs?: number;
   numpyFitMs?: number;
   fitRatio?: number;
-  nativeSmoothPhiMs: number;
-  numpySmoothPhiMs?: number;
-  smoothPhiRatio?: number;
+  nativeSmoothMs: number;
+  numpySmoothMs?: number;
+  nativePhiMs: number;
+  numpyPhiMs?: number;
+  phiRatio?: number;
   k: number;
 }
 
-function bench(name: string, x: Float32Array, n: number, d: number): { row: Row; numpyInfo?: Record<string, string>; note?: string } {
-  const fitMs = medianMs(() => fitAsm(x, { numLandmarks: d / 2 }));
-  const covMs = medianMs(() => asmMeanCov(x, n, d, { device: 'cpu' }));
-  const { cov } = asmMeanCov(x, n, d, { device: 'cpu' });
-  const eighMs = medianMs(() => asmEigh(cov, d));
+/** Native at its best: per measurement, the faster of 1 and 2 pool threads. */
+function nativeRun(x: Float32Array, n: number, d: number) {
   const model = fitAsm(x, { numLandmarks: d / 2 });
   const basis = { mean: model.mean, components: model.components, eigenvalues: model.eigenvalues, k: model.numComponents(LEVEL) };
+  const { cov } = asmMeanCov(x, n, d, { device: 'cpu' });
   const out = new Float32Array(x.length);
-  // Same work as the numpy peer: Smooth-Face, Phi per coordinate, Phi per landmark.
-  const spMs = medianMs(() => {
-    asmSmooth(x, n, d, basis, { out, device: 'cpu' });
-    asmPhi(x, n, d, basis, { out, device: 'cpu' });
-    asmPhi(x, n, d, basis, { out, mode: 'landmark', device: 'cpu' });
-  });
-  const row: Row = { case: name, n, d, nativeCovMs: covMs, nativeEighMs: eighMs, nativeFitMs: fitMs, nativeSmoothPhiMs: spMs, k: basis.k };
-  const np = numpy(x, n, d);
-  if (typeof np === 'string') return { row, note: np };
+  const best = { fit: Infinity, cov: Infinity, eigh: Infinity, smooth: Infinity, phi: Infinity, k: basis.k };
+  for (const threads of THREADS) {
+    setNumThreads(threads);
+    best.fit = Math.min(best.fit, medianMs(() => fitAsm(x, { numLandmarks: d / 2 })));
+    best.cov = Math.min(best.cov, medianMs(() => asmMeanCov(x, n, d, { device: 'cpu' })));
+    best.eigh = Math.min(best.eigh, medianMs(() => asmEigh(cov, d)));
+    best.smooth = Math.min(best.smooth, medianMs(() => asmSmooth(x, n, d, basis, { out, device: 'cpu' })));
+    best.phi = Math.min(best.phi, medianMs(() => asmPhi(x, n, d, basis, { out, device: 'cpu' })));
+  }
+  setNumThreads(0);
+  return best;
+}
+
+/**
+ * Alternating rounds of native and numpy; each figure is the best round's median. The machines
+ * here are shared, so a burst of load hits one side's round, not the comparison.
+ */
+function bench(name: string, x: Float32Array, n: number, d: number): { row: Row; numpyInfo?: Record<string, string>; note?: string } {
+  let nat: ReturnType<typeof nativeRun> | undefined;
+  let np: NumpyResult | string | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    const a = nativeRun(x, n, d);
+    if (!nat) nat = a;
+    else for (const key of ['fit', 'cov', 'eigh', 'smooth', 'phi'] as const) nat[key] = Math.min(nat[key], a[key]);
+    if (typeof np === 'string') continue;
+    const b = numpy(x, n, d);
+    if (typeof b === 'string' || !np) np = b;
+    else for (const key of TIMED) np[key] = Math.min(np[key], b[key]);
+  }
+  const v = nat as ReturnType<typeof nativeRun>;
+  const row: Row = {
+    case: name, n, d, nativeCovMs: v.cov, nativeEighMs: v.eigh, nativeFitMs: v.fit, nativeSmoothMs: v.smooth, nativePhiMs: v.phi, k: v.k,
+  };
+  if (typeof np === 'string' || !np) return { row, note: np };
   Object.assign(row, {
     numpyCovMs: np.cov_ms,
     numpyEighMs: np.eigh_ms,
     numpyFitMs: np.fit_ms,
-    fitRatio: fitMs / np.fit_ms,
-    numpySmoothPhiMs: np.smooth_phi_ms,
-    smoothPhiRatio: spMs / np.smooth_phi_ms,
+    fitRatio: v.fit / np.fit_ms,
+    numpySmoothMs: np.smooth_ms,
+    numpyPhiMs: np.phi_ms,
+    phiRatio: v.phi / np.phi_ms,
   });
   return { row, numpyInfo: np.info };
 }
@@ -126,12 +171,12 @@ function main(): void {
   }
   const fmt = (v: number | undefined, digits = 2) => (v === undefined ? '-' : v.toFixed(digits));
   const i = info();
-  console.log(`ASM fit: native (isa ${i.isa}, ${i.threads} threads) vs numpy ${numpyInfo?.numpy ?? '-'} (${numpyInfo?.blas ?? 'no numpy'}, core ${numpyInfo?.openblas_core ?? '?'}); medians of ${REPS} runs, ms\n`);
-  console.log('| case | native cov | native eigh | native fitAsm | numpy cov | numpy eigh | numpy cov+eigh | ratio fit | native smooth+phi | numpy smooth+phi | ratio |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`ASM fit: native (isa ${i.isa}, ${i.threads} threads) vs numpy ${numpyInfo?.numpy ?? '-'} (${numpyInfo?.blas ?? 'no numpy'}, core ${numpyInfo?.openblas_core ?? '?'}); best of ${ROUNDS} alternating rounds of ${REPS}-run medians, each side the better of 1 and 2 threads, ms\n`);
+  console.log('| case | k@0.95 | native cov | native eigh | native fitAsm | numpy cov | numpy eigh | numpy cov+eigh | ratio fit | native smooth | numpy smooth | native phi | numpy phi | ratio phi |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of rows) {
     console.log(
-      `| ${x.case} | ${fmt(x.nativeCovMs)} | ${fmt(x.nativeEighMs)} | ${fmt(x.nativeFitMs)} | ${fmt(x.numpyCovMs)} | ${fmt(x.numpyEighMs)} | ${fmt(x.numpyFitMs)} | ${fmt(x.fitRatio)} | ${fmt(x.nativeSmoothPhiMs)} | ${fmt(x.numpySmoothPhiMs)} | ${fmt(x.smoothPhiRatio)} |`,
+      `| ${x.case} | ${x.k} | ${fmt(x.nativeCovMs)} | ${fmt(x.nativeEighMs)} | ${fmt(x.nativeFitMs)} | ${fmt(x.numpyCovMs)} | ${fmt(x.numpyEighMs)} | ${fmt(x.numpyFitMs)} | ${fmt(x.fitRatio)} | ${fmt(x.nativeSmoothMs)} | ${fmt(x.numpySmoothMs)} | ${fmt(x.nativePhiMs)} | ${fmt(x.numpyPhiMs)} | ${fmt(x.phiRatio)} |`,
     );
   }
   for (const n of notes) console.log(`note: ${n}`);
@@ -141,6 +186,7 @@ function main(): void {
     machine: { cpus: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, isa: i.isa, threads: i.threads, gpuCount: i.gpuCount },
     numpy: numpyInfo ?? null,
     reps: REPS,
+    rounds: ROUNDS,
     level: LEVEL,
     rows,
     notes,

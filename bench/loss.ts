@@ -26,6 +26,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** CPU seconds (all threads of this process) per call in the last time() measurement. */
+let lastCpuPerCall = 0;
+
 /** Median seconds per call: each run repeats fn for about `target` seconds. */
 async function time(fn: () => unknown, runs: number, target: number): Promise<number> {
   fn();
@@ -34,11 +37,14 @@ async function time(fn: () => unknown, runs: number, target: number): Promise<nu
   const once = (performance.now() - t0) / 1000;
   const reps = Math.max(1, Math.round(target / Math.max(once, 1e-7)));
   const out: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < runs; r++) {
     const s = performance.now();
     for (let i = 0; i < reps; i++) fn();
     out.push((performance.now() - s) / 1000 / reps);
   }
+  const cpu = process.cpuUsage(cpu0);
+  lastCpuPerCall = (cpu.user + cpu.system) / 1e6 / (runs * reps);
   return median(out);
 }
 
@@ -69,6 +75,7 @@ async function main() {
   const inf = info();
   const isas = (['scalar', 'avx2', 'avx512'] as const).filter((i) => ['scalar', 'avx2', 'avx512'].indexOf(i) <= ['scalar', 'avx2', 'avx512'].indexOf(inf.isaDetected));
   const rows: Record<string, Record<string, number>> = {}; // method -> B -> seconds
+  const cpuNs: Record<string, Record<string, number>> = {}; // native method -> B -> CPU ns per element
   const put = (m: string, B: number, s: number) => ((rows[m] ??= {})[B] = s);
 
   for (const B of SIZES) {
@@ -76,9 +83,16 @@ async function main() {
     const grad = new Float32Array(B * D);
     for (const isa of isas) {
       setIsa(isa);
-      put(`native ${isa}`, B, await time(() => acrLossAndGrad(pred, gt, phi, { dim: D, out: { grad } }), QUICK ? 3 : 7, 0.2));
+      const run = () => acrLossAndGrad(pred, gt, phi, { dim: D, device: 'cpu', out: { grad } });
+      put(`native ${isa}`, B, await time(run, QUICK ? 3 : 7, 0.2));
+      (cpuNs[`native ${isa}`] ??= {})[B] = (lastCpuPerCall / (B * D)) * 1e9;
     }
     setIsa('avx512');
+    if (inf.gpuCount > 0) {
+      // Host arrays in and out over PCIe on every call, as the tfjs cpu/wasm backends would need.
+      const run = () => acrLossAndGrad(pred, gt, phi, { dim: D, device: 'cuda', out: { grad } });
+      put('native cuda +copies', B, await time(run, QUICK ? 3 : 7, 0.2));
+    }
     for (const backend of ['cpu', 'wasm']) {
       await tf.setBackend(backend);
       const yt = tf.tensor2d(gt, [B, D]);
@@ -126,6 +140,13 @@ async function main() {
     `native ${isas[isas.length - 1]} at B=65536 moves ${(nativeBytes / 1e9).toFixed(2)} GB/s (3 reads + 1 write of float32): ` +
       `${(copyBw / nativeBytes).toFixed(2)}x below the copy bandwidth`,
   ];
+  const load = os.loadavg()[0];
+  const best = cpuNs[nativeBest][65536];
+  bwLines.push(
+    `load average ${load.toFixed(1)} on ${os.cpus().length} cores: native ${isas[isas.length - 1]} used ${best.toFixed(2)} CPU-ns per ` +
+      `coordinate at B=65536; with all ${inf.threads} threads on idle cores that is ${((16 * inf.threads) / best).toFixed(2)} GB/s ` +
+      `(a projection from CPU time, not a measurement)`,
+  );
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} (${os.cpus().length} logical cores), isa ${inf.isaDetected}, addon threads ${inf.threads}, node ${process.version}`;
   console.log(`ACR loss + gradient, B x ${D}, float32. ${machine}`);
   console.log(table.join('\n'));
@@ -144,7 +165,9 @@ async function main() {
     machine,
     date: new Date().toISOString(),
     dim: D,
+    loadAverage: os.loadavg()[0],
     secondsPerCall: rows,
+    nativeCpuNsPerCoordinate: cpuNs,
     mcoordPerSecond: Object.fromEntries(Object.entries(rows).map(([m, r]) => [m, Object.fromEntries(SIZES.map((B) => [B, (B * D) / r[B] / 1e6]))])),
     bandwidth: { copyBytesPerSecond: copyBw, readBytesPerSecond: readBw, nativeBytesPerSecondAt65536: nativeBytes },
     targets,

@@ -74,8 +74,6 @@ export interface NativeBinding {
   bandwidthCopy(src: Float32Array, dst: Float32Array): void;
   /** Sum of src in float64 with the addon's threads (read-bandwidth probe). */
   bandwidthRead(src: Float32Array): number;
-  /** Elements from which device 'auto' sends the ACR loss to a CUDA device. */
-  lossCudaMinElements(): number;
   // ---- end loss family ----
   // --- nn family (native/napi/nn_napi.cc) ---
   // geometry = [N, H, W, C, OH, OW, OC, KH, KW, strideH, strideW, dilationH, dilationW, padTop, padLeft]
@@ -106,6 +104,11 @@ export interface NativeBinding {
   nnReduceSum(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
   /** glibc only: keep freed memory in the process (no mmap, no trim). False where unsupported. */
   nnRetainFreedMemory(): boolean;
+  /** One Adam step in tfjs' float32 operation order; coefficients [b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr]. */
+  nnAdamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array,
+    mOut: Float32Array, vOut: Float32Array, coefficients: number[]): void;
+  /** At the AVX-512 level: 0 use the measured faster kernel, 1 force AVX-512, 2 force AVX2. Returns the kernel name. */
+  nnGemmForceAvx512Kernel(choice: number): string;
   /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
   nnGemmKernel(): string;
   // --- end nn family ---
@@ -119,7 +122,7 @@ export interface NativeBinding {
     cov: Float64Array,
     device?: AsmDevice,
   ): 'cpu' | 'cuda';
-  /** Eigenvalues (descending) and unit eigenvectors (rows of `vectors`) of the symmetric part of a (n x n). */
+  /** Eigenvalues (descending) and unit eigenvectors (rows of `vectors`, which may be `a` itself) of the symmetric part of a (n x n). */
   asmEigh(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): void;
   /** Smooth-Face of each row of x into out (same element type; may be x itself). */
   asmSmooth(

@@ -15,8 +15,11 @@ export {
   useNativeKernels, nativeKernelsEnabled, nativeKernelStats, resetNativeKernelStats, NATIVE_KERNEL_NAMES,
 } from './tfjs/native-kernels';
 export type { NativeKernelStats } from './tfjs/native-kernels';
-export { fitAsm, AsmModel, schedule, DEFAULT_VARIANCE_LEVELS } from './asm';
-export type { FitAsmOptions, AsmShapeOptions, AsmPhiOptions, AsmModelJSON, ShapesInput } from './asm';
+// ---- asm family ----
+export { fitAsm, AsmModel, schedule, DEFAULT_VARIANCE_LEVELS, REFERENCE_SCHEDULE, REFERENCE_EPOCHS } from './asm';
+export type { FitAsmOptions, AsmShapeOptions, AsmPhiOptions, AsmModelJSON, AsmModelFields, ShapesInput, TensorLike } from './asm';
+export type { AsmBasis, AsmDevice } from './kernels/asm';
+// ---- end asm family ----
 // ---- model / train family ----
 export { mobileNetV2, mobileNetV2Backbone, tinyCnn, buildModel, ARCHITECTURES } from './model';
 export type { MobileNetV2Options, TinyCnnOptions, ModelSpec, Architecture } from './model';
@@ -44,3 +47,4 @@ export { modelCard, modelCardFromRun, LICENCE_300W } from './onnx/model-card';
 export type { ModelCardInput, ModelCardMetric, RunCardOptions } from './onnx/model-card';
 export { PRETRAINED_NAME, pretrainedModelPath } from './onnx/pretrained';
 // ---- end onnx family ----
+export * as kernels from './kernels';

@@ -152,6 +152,9 @@ function gradPred(dy: tf.Tensor, saved: tf.Tensor[], attrs: AcrAttrs): tf.Tensor
   return tf.grad(c)(pred, dy);
 }
 
+// The gradient is a second native pass (AcrLossGrad, dy folded in) rather than a gradient
+// saved by the forward pass: saving would cost a B x D buffer on every forward call (also in
+// evaluation), and tfjs would build a zero dy for the extra output on every backward pass.
 tf.registerGradient({
   kernelName: ACR_LOSS,
   saveAllInputs: true, // pred, gt, phi[, weight] in that order

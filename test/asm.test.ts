@@ -1,5 +1,6 @@
 import t from 'tap';
 import { AsmModel, fitAsm, info, schedule, setIsa, setNumThreads } from '../lib/index';
+import { call } from '../lib/binding';
 import { asmEigh, asmMeanCov, asmPhi, asmSmooth } from '../lib/kernels/asm';
 import { gaussian, maxAbs, maxAbsDiff, meanCov, phiRef, randomOrthogonal, rng, smoothRef, withSpectrum } from './helpers/asm-ref';
 
@@ -109,6 +110,13 @@ t.test('eigh: closed forms and edge cases', async (t) => {
     t.ok(Math.abs(big.values[0] / (3 * s) - 1) < 1e-14 && Math.abs(big.values[1] / s - 1) < 1e-14, `entries of size ${s}`);
   }
   t.throws(() => asmEigh(Float64Array.of(1, NaN, NaN, 1), 2), { code: 'ERR_RANGE' });
+  // In place (vectors written over a), as fitAsm does.
+  const m9 = withSpectrum(randomOrthogonal(9, rng(3)), [9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  const ref = asmEigh(m9, 9);
+  const vals9 = new Float64Array(9);
+  call((nb) => nb.asmEigh(m9, 9, vals9, m9));
+  t.same(Array.from(m9), Array.from(ref.vectors), 'in place equals out of place');
+  t.same(Array.from(vals9), Array.from(ref.values));
 });
 
 t.test('covariance equals the two-pass reference (float32/float64 input, ISAs, threads)', async (t) => {
@@ -323,6 +331,9 @@ t.test('fitAsm rejects bad input with typed errors that name the problem', async
   const good = faces(5, 3, 2);
   t.throws(() => fitAsm(good.map((s, i) => (i === 3 ? s.map((x, j) => (j === 4 ? NaN : x)) : s))), { code: 'ERR_RANGE', message: /row 3, column 4/ });
   t.throws(() => fitAsm(Float32Array.from(good.flat(), (x, i) => (i === 7 ? Infinity : x)), { numLandmarks: 3 }), { code: 'ERR_RANGE', message: /row 1, column 1/ });
+  t.throws(() => fitAsm(Float64Array.from(good.flat(), (x, i) => (i === 12 ? NaN : x)), { numLandmarks: 3 }), { code: 'ERR_RANGE', message: /row 2, column 0/ });
+  t.throws(() => fitAsm([[1e308, 1e308], [1e308, 1e308]]), { code: 'ERR_RANGE', message: /too large/ });
+  t.throws(() => fitAsm([[1e200, 0], [-1e200, 0]]), { code: 'ERR_RANGE', message: /covariance overflows/ });
   t.throws(() => fitAsm([good[0]]), { code: 'ERR_SHAPE', message: /at least 2/ });
   t.throws(() => fitAsm([]), { code: 'ERR_SHAPE' });
   t.throws(() => fitAsm([[1, 2, 3], [4, 5, 6]]), { code: 'ERR_SHAPE', message: /even/ });
@@ -372,4 +383,17 @@ t.test('schedule follows the reference and scales with the epoch count', async (
   t.throws(() => schedule(-1, 150), { code: 'ERR_RANGE' });
   t.throws(() => schedule(1.5, 150), { code: 'ERR_RANGE' });
   t.throws(() => schedule(0, 0), { code: 'ERR_RANGE' });
+});
+
+t.test('training glue: the default deps use fitAsm and schedule', async (t) => {
+  const { defaultDeps } = await import('../lib/train/defaults');
+  const deps = defaultDeps();
+  const shapes = Float32Array.from(faces(40, 5, 12).flat());
+  const fitted = deps.fitAsm(shapes, 5);
+  const direct = fitAsm(shapes, { numLandmarks: 5 });
+  const phi = fitted.phi(shapes, 0.9, 'landmark');
+  t.type(phi, Float32Array);
+  t.same(Array.from(phi), Array.from(direct.phi(shapes, 0.9, { mode: 'landmark' })));
+  t.same(fitted.toJSON(), direct.toJSON());
+  t.equal(deps.schedule(20, 150), 0.85);
 });

@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../lib/cli/main';
-import { formatPts } from '../lib/data';
+import { formatPts, loadDataset, splitDataset } from '../lib/data';
+import { AsmModel, fitAsm } from '../lib/asm';
+import { cropTargets } from '../lib/train/folder-data';
 import { ringLandmarks, texture, writeImage } from './helpers/data-fixtures';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-cli-'));
@@ -30,7 +32,7 @@ async function acr(...argv: string[]): Promise<{ code: number; out: string; err:
   }
 }
 
-const COMMANDS = ['train', 'eval'];
+const COMMANDS = ['train', 'eval', 'fit-asm'];
 
 t.test('--help for each command: usage, options, exit codes, exit 0', async (t) => {
   for (const c of COMMANDS) {
@@ -60,6 +62,9 @@ t.test('bad arguments exit 2 with a message naming the flag', async (t) => {
     [['train', '--data', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['train', '--data', 'x', 'extra'], /unexpected argument 'extra'/],
     [['train', '--data'], /--data/],
+    [['fit-asm', '--data', 'x', '--levels', '0.8,2'], /--levels: expected comma-separated variance levels/],
+    [['fit-asm', '--data', 'x', '--val-fraction', '-0.5'], /--val-fraction/],
+    [['fit-asm'], /--data is required/],
     [['eval'], /--model or --run is required/],
     [['eval', '--model', 'm'], /--data is required without --run/],
     [['eval', '--model', 'm', '--data', 'd', '--split', 'val'], /--split val needs --run/],
@@ -149,6 +154,31 @@ async function trainChild(args: string[], run: string) {
 function trainArgs(data: string, run: string): string[] {
   return ['train', '--data', data, '--out', run, '--loss', 'l2', '--arch', 'tiny', '--input-size', '16', '--batch-size', '4', '--val-fraction', '0', '--no-progress'];
 }
+
+t.test('acr fit-asm fits the training faces only; acr train --loss acr runs the ACR path', async (t) => {
+  const data = path.join(tmp, 'faces-asm');
+  await fixtureFolder(data, 20);
+  const file = path.join(tmp, 'asm.json');
+  const r = await acr('fit-asm', '--data', data, '--out', file, '--val-fraction', '0.2');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /fitted on 16 training faces \(4 held out\), 136 coordinates/);
+  t.match(r.out, /variance 0\.80: \d+ components/);
+  const model = AsmModel.fromJSON(JSON.parse(fs.readFileSync(file, 'utf8')));
+  // The same model from the same 16 training shapes, computed here directly.
+  const ds = await loadDataset(data);
+  const split = splitDataset(ds.records, { valFraction: 0.2, seed: 0 });
+  const direct = fitAsm(cropTargets(split.train, 224, 0.15), { numLandmarks: 68 });
+  t.same(Array.from(model.mean), Array.from(direct.mean), 'mean of the training shapes, crop-normalised');
+
+  const run = path.join(tmp, 'run-acr');
+  const tr = await acr('train', '--data', data, '--out', run, '--loss', 'acr', '--arch', 'tiny', '--input-size', '32', '--epochs', '2', '--batch-size', '8', '--val-fraction', '0.2', '--no-progress');
+  t.equal(tr.code, 0, tr.err);
+  const log = fs.readFileSync(path.join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.same(log.map((l) => l.level), [0.8, 0.95], 'the reference schedule scaled to 2 epochs (epoch 1 = 75 of 150)');
+  t.ok(log.every((l) => Number.isFinite(l.loss) && l.loss > 0));
+  const trainedAsm = AsmModel.fromJSON(JSON.parse(fs.readFileSync(path.join(run, 'asm.json'), 'utf8')));
+  t.same(Array.from(trainedAsm.mean), Array.from(fitAsm(cropTargets(split.train, 32, 0.15), { numLandmarks: 68 }).mean), 'the run fitted its ASM on its training faces');
+});
 
 t.test('SIGINT: the child finishes the step, writes the checkpoint, exits 130; --resume completes', async (t) => {
   const data = path.join(tmp, 'faces-int');

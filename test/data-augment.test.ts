@@ -98,6 +98,11 @@ t.test('preprocessFace: path, encoded buffer and raw pixels give the same result
   t.same([g.width, g.height, g.channels, g.data.length, g.data[0], g.data[1], g.data[2]], [16, 8, 3, 384, 77, 77, 77]);
   const rgba = await sharp(Buffer.alloc(4 * 4 * 4, 200), { raw: { width: 4, height: 4, channels: 4 } }).png().toBuffer();
   t.equal((await decodeImage(rgba)).data.length, 48);
+  // EXIF orientation 6 (rotate 90 deg clockwise): kept as stored unless autoOrient.
+  const tagged = await sharp(Buffer.from(texture(30, 10).data), { raw: { width: 30, height: 10, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  t.same([(await decodeImage(tagged)).width, (await decodeImage(tagged)).height], [30, 10]);
+  const upright = await decodeImage(tagged, { autoOrient: true });
+  t.same([upright.width, upright.height], [10, 30]);
   await t.rejects(decodeImage(Buffer.from('not an image')), { code: 'ERR_IO', message: /cannot decode image/ });
   await t.rejects(decodeImage(path.join(dir, 'missing.jpg')), { code: 'ERR_IO', message: /missing\.jpg: cannot decode/ });
   await t.rejects(decodeImage(42 as never), { code: 'ERR_ARG' });
@@ -315,4 +320,35 @@ t.test('one resampling: augmented crop = direct warp of the source with the comp
   const extra = composeAffine(res.transform, invertAffine(base));
   t.ok(Math.abs(Math.hypot(extra[0], extra[3]) - Math.hypot(extra[1], extra[4])) < 1e-9, 'the augmentation on top of the crop is a similarity');
   t.same(Array.from(landmarksToCrop(lm, res.transform, 40)).map((v) => +v.toFixed(5)), Array.from(res.landmarks).map((v) => +v.toFixed(5)));
+});
+
+t.test('warpAffine: blurring only the visible window = naive full-image blur then bilinear', async (t) => {
+  const img = texture(300, 200, 5);
+  // A small rotated crop near the image edge: scale ~0.2, so a 5x5 box blur (k = 5, r = 2).
+  const c = Math.cos(0.3) * 0.2, s = Math.sin(0.3) * 0.2;
+  const T: Affine = [c, -s, -c * 230 + s * 150 + 8, s, c, -s * 230 - c * 150 + 8];
+  const got = warpAffine(img, T, 16);
+  const r = 2, W = img.width, H = img.height;
+  const px = (x: number, y: number, ch: number) => img.data[(Math.min(H - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, x))) * 3 + ch];
+  const blurred = (x: number, y: number, ch: number) => {
+    if (x < 0 || y < 0 || x >= W || y >= H) return 0;
+    let acc = 0;
+    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) acc += px(x + dx, y + dy, ch);
+    return Math.round(acc / 25);
+  };
+  const inv = invertAffine(T);
+  let worst = 0;
+  for (let y = 0; y < 16; y++) {
+    for (let x = 0; x < 16; x++) {
+      const sx = inv[0] * x + inv[1] * y + inv[2], sy = inv[3] * x + inv[4] * y + inv[5];
+      const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
+      for (let ch = 0; ch < 3; ch++) {
+        const ref = (1 - fx) * (1 - fy) * blurred(x0, y0, ch) + fx * (1 - fy) * blurred(x0 + 1, y0, ch) + (1 - fx) * fy * blurred(x0, y0 + 1, ch) + fx * fy * blurred(x0 + 1, y0 + 1, ch);
+        worst = Math.max(worst, Math.abs(ref - got[3 * (16 * y + x) + ch]));
+      }
+    }
+  }
+  t.ok(worst <= 1, `within one grey level of the reference (max diff ${worst.toFixed(3)})`);
+  const off = warpAffine(img, [0.1, 0, -500, 0, 0.1, -500], 16);
+  t.ok(off.every((v) => v === 0), 'a window entirely off the image is all zeros');
 });

@@ -60,6 +60,19 @@ t.test('DataLoader: shapes, epoch order, reproducible and resumable batches', as
   await t.rejects(collect(a.epoch(0, { startBatch: 4 })), { code: 'ERR_RANGE' });
 });
 
+t.test('DataLoader: close() right after leaving an epoch early keeps the process alive', async (t) => {
+  // Regression: a late worker result used to unref an idle worker while terminate() was pending,
+  // and Node left the event loop (exit code 0) in the middle of the caller's await.
+  const dir = tempDir(t);
+  const recs = await makeRecords(dir, 8);
+  for (let i = 0; i < 4; i++) {
+    const w = await DataLoader.create(recs, { size: 16, batchSize: 2, augment: {}, workers: 2, prefetch: 4 });
+    for await (const _ of w.epoch(i)) break;
+    await w.close();
+  }
+  t.pass('four create / break / close cycles finished');
+});
+
 t.test('DataLoader without augmentation = preprocessFace, in record order', async (t) => {
   const dir = tempDir(t);
   const recs = await makeRecords(dir, 5);
@@ -99,11 +112,16 @@ t.test('DataLoader: a bad image throws naming it, or is skipped and counted', as
   const got = await collect(ncs.epoch(0));
   t.same(got.map((b) => b.batchSize), [2, 1, 2], 'the batch with the bad face is one short');
   t.equal(ncs.stats.skipped, 1);
-  writeFileSync(recs[0].imagePath, 'broken');
+  // A face whose points all coincide has no crop: caught when the loader is built.
+  const flat = recs.map((r, i) => (i === 4 ? { ...r, landmarks: new Float32Array(136).fill(7) } : r));
+  const l = await DataLoader.create(flat, { size: 16, batchSize: 2, onError: 'skip', onWarning: () => undefined, cache: false });
+  t.same(l.usable, [0, 1, 2, 3, 5], 'degenerate face 4 left out');
+  t.equal(l.stats.skipped, 1);
+  await t.rejects(DataLoader.create(flat, { size: 16, batchSize: 2, cache: false }), { code: 'ERR_ARG', message: /records\[4\] \(face_4\): options: the face box has no extent/ });
 });
 
 t.test('DataLoader: options are validated before any decoding', async (t) => {
-  const recs: FaceRecord[] = [{ id: 'a', imagePath: '/nonexistent.png', landmarks: new Float32Array(10) }];
+  const recs: FaceRecord[] = [{ id: 'a', imagePath: '/nonexistent.png', landmarks: Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]) }];
   await t.rejects(DataLoader.create([], { size: 16, batchSize: 2 }), { code: 'ERR_ARG' });
   await t.rejects(DataLoader.create(recs, { size: 2, batchSize: 2 }), { code: 'ERR_RANGE', message: /options\.size/ });
   await t.rejects(DataLoader.create(recs, { size: 16, batchSize: 0 }), { code: 'ERR_RANGE', message: /options\.batchSize/ });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import t from 'tap';
 import { formatPts, parsePts, readPts } from '../lib/data/pts';
@@ -13,6 +13,7 @@ const STD = 'version: 1\nn_points: 3\n{\n1 2\n3.5 4.25\n-1e1 1E+2\n}\n';
 t.test('.pts: standard header, 1-based -> 0-based', async (t) => {
   t.same(Array.from(parsePts(STD, 'a.pts')), [0, 1, 2.5, 3.25, -11, 99]);
   t.same(Array.from(parsePts(STD.replace(/\n/g, '\r\n'), 'a.pts')), [0, 1, 2.5, 3.25, -11, 99], 'CRLF');
+  t.same(Array.from(parsePts('\uFEFF' + STD, 'a.pts')), [0, 1, 2.5, 3.25, -11, 99], 'byte-order mark');
   t.same(Array.from(parsePts('\n  version: 1\n n_points:  2 \n\n{\n 10  20 \n\n30\t40\n}\n\n', 'a.pts')), [9, 19, 29, 39], 'blank lines and spaces');
 });
 
@@ -124,17 +125,23 @@ t.test('loadDataset: folder of image + .pts searched recursively', async (t) => 
   const dir = tempDir(t);
   await makePtsFolder(dir);
   writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
+  // A linked-in folder is followed; a dangling link is ignored.
+  const extra = tempDir(t);
+  await writeImage(path.join(extra, 'zz_0001.jpg'), texture(64, 48));
+  writeFileSync(path.join(extra, 'zz_0001.pts'), formatPts(ringLandmarks(5, 32, 24, 10, 8)));
+  symlinkSync(extra, path.join(dir, 'linked'));
+  symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'dangling.pts'));
   const ds = await loadDataset(dir);
   t.equal(ds.format, 'pts');
   t.equal(ds.numLandmarks, 5);
-  t.same(ds.records.map((r) => r.id), ['helen_0001', 'lfpw_0001', 'lfpw_0002', 'sub/afw_0001']);
-  t.same(ds.records.map((r) => r.source), ['helen', 'lfpw', 'lfpw', 'sub']);
+  t.same(ds.records.map((r) => r.id), ['helen_0001', 'lfpw_0001', 'lfpw_0002', 'linked/zz_0001', 'sub/afw_0001']);
+  t.same(ds.records.map((r) => r.source), ['helen', 'lfpw', 'lfpw', 'linked', 'sub']);
   t.equal(path.extname(ds.records[2].imagePath), '.png');
   const lm = ringLandmarks(5, 32, 24, 10, 8);
   for (let k = 0; k < 10; k++) t.ok(Math.abs(ds.records[0].landmarks[k] - lm[k]) < 1e-3, 'coordinates back to 0-based');
-  t.match(ds.summary, /^4 faces x 5 landmarks from .* \(pts\), 0 skipped$/);
+  t.match(ds.summary, /^5 faces x 5 landmarks from .* \(pts\), 0 skipped$/);
   const dec = await loadDataset({ path: dir, format: 'pts' }, { verifyImages: 'decode' });
-  t.equal(dec.records.length, 4);
+  t.equal(dec.records.length, 5);
 });
 
 t.test('loadDataset: bad data throws naming the file, or is skipped and counted', async (t) => {

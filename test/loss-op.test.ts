@@ -129,3 +129,32 @@ for (const backend of ['cpu', 'wasm']) {
     tf.dispose([a, int32, other, flipped, negative, scalar]);
   });
 }
+
+t.test('any other backend falls back to the composite, forward and gradient', async (t) => {
+  // A cpu backend under another name, with every kernel except the native ACR ones.
+  const Cpu = tf.findBackend('cpu')!.constructor as new () => tf.KernelBackend;
+  tf.registerBackend('cpu-plain', () => new Cpu());
+  tf.copyRegisteredKernels('cpu', 'cpu-plain');
+  tf.unregisterKernel('AcrLoss', 'cpu-plain');
+  tf.unregisterKernel('AcrLossGrad', 'cpu-plain');
+  await tf.setBackend('cpu-plain');
+  t.notOk(nativeKernelActive(), 'no native kernel on cpu-plain');
+  const { pred, gt, phi } = lossFixture(60, 77);
+  const yp = tf.tensor2d(pred, [6, 10]);
+  const yt = tf.tensor2d(gt, [6, 10]);
+  const ph = tf.tensor2d(phi, [6, 10]);
+  const [v, g] = tf.tidy(() => {
+    const { value, grad } = tf.valueAndGrad((p: tf.Tensor) => acrLoss(yt, p, ph) as tf.Scalar)(yp);
+    return [value.dataSync()[0], grad.dataSync() as Float32Array];
+  });
+  await tf.setBackend('cpu');
+  const { value: v2, grad: g2 } = tf.valueAndGrad((p: tf.Tensor) => acrLoss(yt, p, ph) as tf.Scalar)(yp);
+  t.ok(Math.abs(v - v2.dataSync()[0]) <= 1e-6 * Math.abs(v), `value ${v} (composite) vs ${v2.dataSync()[0]} (native)`);
+  close(t, g, g2.dataSync() as Float32Array, 'gradient: composite on cpu-plain vs native on cpu');
+  const bad = tf.tensor2d(phi.map((x) => x + 2), [6, 10]);
+  await tf.setBackend('cpu-plain');
+  t.throws(() => acrLoss(yt, yp, bad), { code: 'ERR_RANGE', message: /phi/ });
+  await tf.setBackend('cpu');
+  tf.dispose([yp, yt, ph, v2, g2, bad]);
+  tf.removeBackend('cpu-plain');
+});

@@ -214,8 +214,9 @@ t.test('finite input never gives NaN or Inf; NaN input propagates without a cras
     const pred = new Float32Array([big, -big, 1e20, 5, 0, 0.3, 0.1, 0.2, 0.4]);
     const gt = new Float32Array([-big, big, -1e20, -5, 0, 0.3, 0.1, 0.2, 0.4]);
     const phi = new Float32Array(9).fill(0.5);
-    for (const reduction of ['mean', 'sum', 'none'] as const) {
-      const r = acrLossAndGrad(pred, gt, phi, { reduction, threshold: 1e18, lambda: 1e30 });
+    const weight = new Float32Array([1, 0, 2, 0, 1, 0, 1, 1, 0]);
+    for (const [reduction, w] of [['mean', null], ['sum', null], ['none', null], ['mean', weight], ['none', weight]] as const) {
+      const r = acrLossAndGrad(pred, gt, phi, { reduction, threshold: 1e18, lambda: 1e30, weight: w });
       t.ok(Number.isFinite(r.loss), `${isa} ${reduction}: loss ${r.loss}`);
       t.ok(r.grad!.every(Number.isFinite), `${isa} ${reduction}: gradient finite (saturates at FLT_MAX)`);
       if (r.perElement) t.ok(r.perElement.every(Number.isFinite), `${isa}: per-element finite`);

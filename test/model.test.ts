@@ -40,6 +40,8 @@ t.test('MobileNetV2 small: output shape, width multiplier, landmark count, deter
   t.same(ya.shape, [2, 58]);
   t.same(ya.dataSync(), (b.predict(x) as tf.Tensor).dataSync(), 'same seed, same weights');
   t.notSame(ya.dataSync(), (c.predict(x) as tf.Tensor).dataSync(), 'other seed, other weights');
+  const maxAbs = Math.max(...Array.from(ya.dataSync(), Math.abs));
+  t.ok(maxAbs > 0 && maxAbs < 0.05, `the head starts near 0 (max |y| = ${maxAbs}), the centre of the crop`);
   t.ok(a.countParams() < mobileNetV2({ inputSize: 64, width: 1.0, numLandmarks: 29 }).countParams() / 3);
   t.equal(a.getLayer('Conv1').getWeights()[0].shape[3], 16, 'first conv 32 x 0.35 rounded to 16');
   t.throws(() => mobileNetV2({ width: 0 }), { code: 'ERR_RANGE' });

@@ -99,3 +99,23 @@ t.test('ReLU without maxValue keeps the stock code', async (t) => {
   (tf.layers.reLU().apply(tf.tensor([-1, 2])) as tf.Tensor).dataSync();
   t.equal(nativeKernelStats().native['layer:ReLU'] ?? 0, 0);
 });
+
+t.test('native Adam update is bit-identical to tf.train.adam, state included', async (t) => {
+  // Same gradients each step (the forward/backward kernels are not part of this comparison).
+  const grads = [0, 1, 2, 3].map((i) => tf.randomNormal([300, 70], 0, 1, 'float32', 30 + i));
+  const run = async (native: boolean) => {
+    useNativeKernels(native);
+    const w = tf.variable(tf.randomNormal([300, 70], 0, 1, 'float32', 21), true, native ? 'wn' : 'ws');
+    const opt = tf.train.adam(0.01, 0.85, 0.99, 1e-6);
+    for (const g of grads) opt.applyGradients({ [w.name]: g } as unknown as Parameters<typeof opt.applyGradients>[0]);
+    const state = await opt.getWeights();
+    return { w: Array.from(w.dataSync()), state: state.map((s) => ({ name: s.name.replace(/^w[ns]/, 'w'), v: Array.from(s.tensor.dataSync()) })) };
+  };
+  const stock = await run(false);
+  resetNativeKernelStats();
+  const nat = await run(true);
+  t.equal(nativeKernelStats().native['optimizer:Adam'], 4, 'native update ran every step');
+  t.ok(nat.w.every((v, i) => v === stock.w[i]), 'same weights, bit for bit');
+  t.same(nat.state.map((s) => s.name), stock.state.map((s) => s.name), 'same state variables');
+  nat.state.forEach((s, i) => t.ok(s.v.every((v, j) => v === stock.state[i].v[j]), `state ${s.name} bit for bit`));
+});

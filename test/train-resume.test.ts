@@ -158,6 +158,19 @@ t.test('a different seed trains differently; weights move; log and checkpoints a
   t.ok(fs.existsSync(path.join(out, 'config.json')) && fs.existsSync(path.join(out, 'split.json')));
 });
 
+t.test('no tensors leak: after a run only the returned model holds memory', async (t) => {
+  const before = tf.memory().numTensors;
+  const r = await train({ ...base, loss: 'acr', epochs: 2, out: path.join(tmp, 'leak') }, { data: data(), deps });
+  const held = r.model.weights.length;
+  t.equal(tf.memory().numTensors - before, held, `${tf.memory().numTensors - before} tensors left, the model has ${held} weights`);
+  r.model.dispose();
+  t.equal(tf.memory().numTensors, before);
+  const resumed = await train({ ...base, loss: 'acr', epochs: 3, out: path.join(tmp, 'leak'), resume: true }, { data: data(), deps });
+  t.equal(resumed.globalStep, 6);
+  resumed.model.dispose();
+  t.equal(tf.memory().numTensors, before, 'resuming leaks nothing either');
+});
+
 t.test('resume refuses a checkpoint trained with other settings; abort signal interrupts', async (t) => {
   const out = path.join(tmp, 'guard');
   await train({ ...base, loss: 'l2', epochs: 1, out }, { data: data(), deps });

@@ -4,9 +4,10 @@
  * variance level; only the number of components k changes.
  */
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors';
-import { asmEigh, asmMeanCov, asmPhi, asmSmooth, AsmDevice, AsmBasis, DEFAULT_PHI_EPSILON } from '../kernels/asm';
+import { call } from '../binding';
+import { asmMeanCov, asmPhi, asmSmooth, AsmDevice, AsmBasis, DEFAULT_PHI_EPSILON } from '../kernels/asm';
 import * as v from '../validate';
-import { ShapesInput, toShapeMatrix } from './shapes';
+import { checkFinite, ShapesInput, toShapeMatrix } from './shapes';
 
 export const DEFAULT_VARIANCE_LEVELS: readonly number[] = [0.8, 0.85, 0.9, 0.95, 0.97];
 
@@ -231,10 +232,19 @@ function checkOrthonormal(name: string, c: Float64Array, d: number): void {
 export function fitAsm(shapes: ShapesInput, options?: FitAsmOptions): AsmModel {
   const opts = v.options<FitAsmOptions>('options', options);
   const levels = varianceLevels('options.varianceLevels', opts.varianceLevels ?? DEFAULT_VARIANCE_LEVELS);
-  const m = toShapeMatrix('shapes', shapes, opts.numLandmarks);
+  const m = toShapeMatrix('shapes', shapes, opts.numLandmarks, undefined, false);
   if (m.n < 2) throw new ShapeError(`shapes: expected at least 2 shapes to fit a model, got ${m.n}`);
   const { mean, cov } = asmMeanCov(m.data, m.n, m.d, { device: opts.device });
-  const { values, vectors } = asmEigh(cov, m.d);
+  // NaN or Infinity anywhere reaches the mean: only then look for it (names row and column).
+  if (!mean.every(Number.isFinite)) {
+    checkFinite('shapes', m.data, m.d);
+    throw new ValueRangeError('shapes: the values are too large: their sum overflows float64');
+  }
+  if (!cov.every(Number.isFinite)) throw new ValueRangeError('shapes: the values are too large: their covariance overflows float64');
+  // In place: the kernel copies its input before writing, and a fresh D x D array costs page faults.
+  const values = new Float64Array(m.d);
+  const vectors = cov;
+  call((b) => b.asmEigh(cov, m.d, values, vectors));
   // Variance at the level of rounding is no variance: identical shapes still leave ~1e-33 after
   // centring on a rounded mean. The floor (1e-14 of the coordinate scale, squared) is far below
   // any variation float32 or float64 data can express, and far above the rounding.

@@ -38,7 +38,7 @@ function badValue(name: string, x: unknown, row: number, col: number): never {
 }
 
 /** Throws unless every value is finite; names the first bad row and column. */
-function checkFinite(name: string, data: ArrayLike<number>, d: number): void {
+export function checkFinite(name: string, data: ArrayLike<number>, d: number): void {
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) badValue(name, data[i], Math.floor(i / d), i % d);
   }
@@ -106,8 +106,16 @@ function fromTensor(name: string, t: TensorLike): ShapeMatrix {
 /**
  * Reads shapes in any accepted form. `numLandmarks` is required for flat typed arrays and checked
  * against the other forms when given. `expectedLandmarks` (a fitted model's L) is checked last.
+ * With `finite: false` the caller takes over the NaN/Infinity check of typed data (fitAsm reads
+ * it off the native mean instead of a separate pass).
  */
-export function toShapeMatrix(name: string, shapes: unknown, numLandmarks?: unknown, expectedLandmarks?: number): ShapeMatrix {
+export function toShapeMatrix(
+  name: string,
+  shapes: unknown,
+  numLandmarks?: unknown,
+  expectedLandmarks?: number,
+  finite = true,
+): ShapeMatrix {
   const wanted = numLandmarks === undefined ? undefined : integer('numLandmarks', numLandmarks, 1, 2 ** 30);
   let m: ShapeMatrix;
   if (shapes instanceof Float32Array || shapes instanceof Float64Array) {
@@ -137,6 +145,6 @@ export function toShapeMatrix(name: string, shapes: unknown, numLandmarks?: unkn
     throw new ShapeError(`${name}: the model has ${expectedLandmarks} landmarks, the shapes have ${m.d / 2}`);
   }
   if (m.n === 0 && expectedLandmarks !== undefined) m.d = 2 * expectedLandmarks;
-  if (!(m.data instanceof Float64Array && Array.isArray(shapes))) checkFinite(name, m.data, m.d || 1);
+  if (finite && !Array.isArray(shapes)) checkFinite(name, m.data, m.d || 1);
   return m;
 }

@@ -14,7 +14,7 @@ import type { Command } from './main';
 const NORMALISERS: readonly NormaliserKind[] = ['inter-ocular', 'inter-pupil', 'box-diagonal'];
 
 const OPTIONS: OptionTable = {
-  run: { kind: 'string', arg: 'DIR', help: 'A training run folder: takes its best model, data, crop margin and validation split' },
+  run: { kind: 'string', arg: 'DIR', help: 'A training run folder: takes its best (else latest) model, data, crop margin and validation split' },
   model: { kind: 'string', arg: 'DIR', help: 'Model folder (model.json + weights.bin), e.g. RUN/checkpoints/best' },
   data: { kind: 'string', arg: 'PATH', help: 'Dataset (default: the run\'s)' },
   split: { kind: 'string', help: 'Faces to evaluate', choices: ['val', 'train', 'all'], defaultText: 'val with --run, else all' },
@@ -83,7 +83,9 @@ export const command: Command = {
     if (!data) throw new ArgumentError(`--data is required without --run; see 'acr eval --help'`);
     const split = (v.split as string | undefined) ?? (run ? 'val' : 'all');
     if (split !== 'all' && !run) throw new ArgumentError(`--split ${split} needs --run (the split lives in RUN/split.json)`);
-    const modelDir = (v.model as string | undefined) ?? path.join(run!, 'checkpoints', 'best');
+    // A run without a validation set has no best checkpoint: its latest model is the result.
+    const bestOrLatest = (r: string) => (fs.existsSync(path.join(r, 'checkpoints', 'best', 'model.json')) ? path.join(r, 'checkpoints', 'best') : path.join(r, 'checkpoints', 'latest'));
+    const modelDir = (v.model as string | undefined) ?? bestOrLatest(run!);
     const out = (v.out as string | undefined) ?? (run ? path.join(run, 'eval') : 'eval');
     const margin = (v.margin as number | undefined) ?? runConfig?.margin ?? 0.15;
     const onBad = v['skip-bad'] ? 'skip' : 'error';

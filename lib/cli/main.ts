@@ -18,6 +18,7 @@ const COMMANDS: Array<() => Command> = [
   // Each command module registers itself here: () => require('./train').command, ...
   () => require('./train').command,
   () => require('./eval').command,
+  () => require('./fit-asm').command,
   () => require('./export').command,
   () => require('./predict').command,
 ];

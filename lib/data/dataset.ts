@@ -77,8 +77,10 @@ async function walk(dir: string, out: string[]): Promise<void> {
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) await walk(full, out);
-    else if (e.isFile()) out.push(full);
+    // Follow symbolic links (datasets are often linked in); broken links are ignored.
+    const st = e.isSymbolicLink() ? await fs.stat(full).catch(() => undefined) : e;
+    if (st?.isDirectory()) await walk(full, out);
+    else if (st?.isFile()) out.push(full);
   }
 }
 

@@ -33,10 +33,7 @@ let sharpFn: SharpFn | undefined;
 /** sharp is loaded on first use so that importing the package stays cheap. */
 export function loadSharp(): SharpFn {
   if (!sharpFn) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     sharpFn = require('sharp') as SharpFn;
-    // The loader parallelises across images; one libvips thread per call avoids oversubscribing 2 cores.
-    sharpFn.concurrency(1);
   }
   return sharpFn;
 }
@@ -54,18 +51,23 @@ function checkRaw(name: string, r: RawImage): RawImage {
   return r;
 }
 
-/**
- * Decodes to 8-bit RGB (alpha dropped, grey expanded). EXIF orientation is NOT applied:
- * annotations are made on the stored pixels.
- */
-export async function decodeImage(input: ImageInput): Promise<RawImage> {
+export interface DecodeOptions {
+  /**
+   * Rotate/mirror by the EXIF orientation tag. Default false: dataset annotations are made on
+   * the stored pixels; turn it on for camera photos shown upright.
+   */
+  autoOrient?: boolean;
+}
+
+/** Decodes to 8-bit RGB (alpha dropped, grey expanded). */
+export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<RawImage> {
   if (isRawImage(input)) return checkRaw('image', input);
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw new ArgumentError(`image: expected a path, an encoded image (Buffer/Uint8Array) or { data, width, height, channels: 3 }, got ${describe(input)}`);
   }
   const name = typeof input === 'string' ? input : `<${input.length}-byte buffer>`;
   try {
-    const { data, info } = await loadSharp()(input, { failOn: 'error' })
+    const { data, info } = await loadSharp()(input, { failOn: 'error', autoOrient: options.autoOrient === true })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
@@ -210,6 +212,26 @@ function boxBlur(src: RawImage, r: number): RawImage {
   return { data: out, width: W, height: H, channels: 3 };
 }
 
+/** Integer source window [x0, y0, w, h] covering the output square (plus `pad`), or null if off-image. */
+function sourceWindow(src: RawImage, inv: Affine, size: number, pad: number): [number, number, number, number] | null {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (const [x, y] of [[-1, -1], [size, -1], [-1, size], [size, size]]) {
+    const [sx, sy] = applyAffine(inv, x, y);
+    minX = Math.min(minX, sx); maxX = Math.max(maxX, sx);
+    minY = Math.min(minY, sy); maxY = Math.max(maxY, sy);
+  }
+  const x0 = Math.max(0, Math.floor(minX) - pad), y0 = Math.max(0, Math.floor(minY) - pad);
+  const x1 = Math.min(src.width - 1, Math.ceil(maxX) + pad), y1 = Math.min(src.height - 1, Math.ceil(maxY) + pad);
+  return x1 < x0 || y1 < y0 ? null : [x0, y0, x1 - x0 + 1, y1 - y0 + 1];
+}
+
+function subImage(src: RawImage, x0: number, y0: number, w: number, h: number): RawImage {
+  if (x0 === 0 && y0 === 0 && w === src.width && h === src.height) return src;
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) data.set(src.data.subarray(((y0 + y) * src.width + x0) * 3, ((y0 + y) * src.width + x0 + w) * 3), y * w * 3);
+  return { data, width: w, height: h, channels: 3 };
+}
+
 /**
  * Resamples `src` through `transform` (source -> output pixels) into a size x size x 3 float
  * image with values 0..255, bilinear, zero outside the source. When the map shrinks by 2x or
@@ -219,7 +241,15 @@ export function warpAffine(src: RawImage, transform: Affine, size: number, out: 
   if (out.length !== size * size * 3) throw new ShapeError(`out: expected ${size * size * 3} floats, got ${out.length}`);
   const scale = Math.sqrt(Math.abs(transform[0] * transform[4] - transform[1] * transform[3]));
   const k = Math.floor(1 / scale);
-  if (k >= 2) src = boxBlur(src, Math.floor(k / 2));
+  if (k >= 2) {
+    // Blur only the part of the source the output sees (big photos, small crops).
+    const r = Math.floor(k / 2);
+    const region = sourceWindow(src, invertAffine(transform), size, r + 2);
+    if (!region) return out.fill(0);
+    const [x0, y0, w, h] = region;
+    src = boxBlur(subImage(src, x0, y0, w, h), r);
+    transform = composeAffine(transform, [1, 0, x0, 0, 1, y0]);
+  }
   const inv = invertAffine(transform);
   const [ia, ib, ic, id, ie, iff] = inv;
   const W = src.width, H = src.height, d = src.data;

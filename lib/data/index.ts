@@ -35,6 +35,7 @@ export {
   DEFAULT_MARGIN,
   type Affine,
   type CropOptions,
+  type DecodeOptions,
   type ImageInput,
   type PreprocessOptions,
   type PreprocessedFace,

@@ -7,11 +7,11 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { ArgumentError, IoError } from '../errors';
+import { AcrError, ArgumentError, IoError } from '../errors';
 import { describe, integer, nonNegativeNumber, oneOf, options as opts } from '../validate';
 import { type AugmentOptions, type ResolvedAugment, resolveAugment } from './augment';
 import { flipPermutation } from './flip';
-import { DEFAULT_MARGIN, type RawImage, cropTransform, decodeImage, landmarksToCrop } from './image';
+import { DEFAULT_MARGIN, type RawImage, cropRegion, cropTransform, decodeImage, landmarksToCrop } from './image';
 import type { WorkerInit, WorkerJob } from './loader-worker';
 import { Rng, mixSeed } from './rng';
 import { type BatchResult, type SampleConfig, produceBatch } from './sample';
@@ -136,14 +136,23 @@ export class DataLoader {
       resolved = resolveAugment(withPerm, L);
     }
     const images: Array<RawImage | null> = new Array(records.length).fill(null);
-    const usable: number[] = [];
-    let skipped = 0;
+    // Faces whose crop cannot be placed (non-finite or coincident points) fail now, not mid-epoch.
+    const errors: Array<{ i: number; e: Error }> = [];
+    const candidates: number[] = [];
+    records.forEach((r, i) => {
+      try {
+        cropRegion({ box: r.box, landmarks: r.landmarks, size, margin: full.margin });
+        candidates.push(i);
+      } catch (e) {
+        if (!(e instanceof AcrError)) throw e;
+        errors.push({ i, e: new ArgumentError(`records[${i}] (${r.id}): ${e.message}`) });
+      }
+    });
     if (full.cache) {
       let next = 0;
-      const errors: Array<{ i: number; e: Error }> = [];
       const decodeOne = async () => {
-        while (next < records.length) {
-          const i = next++;
+        while (next < candidates.length) {
+          const i = candidates[next++];
           try {
             images[i] = shareImage(await decodeImage(records[i].imagePath));
           } catch (e) {
@@ -152,15 +161,13 @@ export class DataLoader {
         }
       };
       await Promise.all(Array.from({ length: 4 }, decodeOne));
-      errors.sort((a, b) => a.i - b.i);
-      if (errors.length && full.onError === 'throw') throw errors[0].e;
-      for (const { e } of errors) warn(`skipped: ${e.message}`);
-      skipped = errors.length;
-      for (let i = 0; i < records.length; i++) if (images[i]) usable.push(i);
-    } else {
-      for (let i = 0; i < records.length; i++) usable.push(i);
     }
-    if (usable.length === 0) throw new IoError('records: no image could be decoded');
+    errors.sort((a, b) => a.i - b.i);
+    if (errors.length && full.onError === 'throw') throw errors[0].e;
+    for (const { e } of errors) warn(`skipped: ${e.message}`);
+    const skipped = errors.length;
+    const usable = full.cache ? candidates.filter((i) => images[i]) : candidates;
+    if (usable.length === 0) throw new IoError('records: no usable face (every image failed to decode or every crop was degenerate)');
     const loader = new DataLoader(records, images, full, resolved, usable, L, warn);
     loader.stats.skipped = skipped;
     if (full.workers > 0) loader.startWorkers(full.workers);
@@ -257,8 +264,12 @@ export class DataLoader {
   async close(): Promise<void> {
     const ws = this.workers;
     this.workers = [];
-    // Re-ref first: an unref'd worker would let the process exit before terminate() settles.
-    for (const w of ws) w.ref();
+    // Keep every worker referenced until it is gone: otherwise a late result (which unrefs an
+    // idle worker) can let the process exit while terminate() is still pending.
+    for (const w of ws) {
+      w.removeAllListeners('message');
+      w.ref();
+    }
     await Promise.all(ws.map((w) => w.terminate()));
     for (const { reject } of this.waiting.values()) reject(new IoError('DataLoader closed'));
     this.waiting.clear();
@@ -278,6 +289,11 @@ export class DataLoader {
     return new Promise((r) => setImmediate(r)).then(() =>
       produceBatch(this.cfg, this.numLandmarks, epoch, indices, (i) => this.records[i], (i) => this.images[i] ?? decodeImage(this.records[i].imagePath)),
     );
+  }
+
+  private failAll(err: Error): void {
+    for (const { reject } of this.waiting.values()) reject(err);
+    this.waiting.clear();
   }
 
   private readonly jobsInFlight = new Map<Worker, number>();
@@ -314,9 +330,10 @@ export class DataLoader {
         if (m.res) p.resolve(m.res);
         else p.reject(new IoError(`data worker failed: ${m.error}`));
       });
-      w.on('error', (e) => {
-        for (const { reject } of this.waiting.values()) reject(new IoError(`data worker crashed: ${e.message}`, e));
-        this.waiting.clear();
+      w.on('error', (e) => this.failAll(new IoError(`data worker crashed: ${e.message}`, e)));
+      // An exit we did not ask for (close() empties this.workers first) fails the pending batches.
+      w.on('exit', (code) => {
+        if (this.workers.includes(w)) this.failAll(new IoError(`data worker exited unexpectedly (code ${code})`));
       });
       w.unref();
       this.workers.push(w);

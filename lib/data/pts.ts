@@ -28,7 +28,8 @@ function parseCoordinate(tok: string, file: string, line: number): number {
 
 /** Parses the text of a `.pts` file into 0-based [x0, y0, x1, y1, ...]. */
 export function parsePts(text: string, file = '<pts>', opts: PtsOptions = {}): Float32Array {
-  const lines = text.split(/\r?\n/);
+  // A UTF-8 byte-order mark would hide the header from the parser.
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let i = 0;
   const skipBlank = () => {
     while (i < lines.length && lines[i].trim() === '') i++;

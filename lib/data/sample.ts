@@ -3,6 +3,7 @@
  * threads. A sample depends only on (seed, epoch, record index), never on which thread made it
  * or in what order, so runs are reproducible and resumable.
  */
+import { AcrError } from '../errors';
 import { augmentSample, type ResolvedAugment } from './augment';
 import { type RawImage, preprocessFaceSync } from './image';
 import { Rng, mixSeed } from './rng';
@@ -80,7 +81,9 @@ export async function produceBatch(
       writeSample(cfg, img, record(i), epoch, i, images, landmarks, ok.length);
       ok.push(i);
     } catch (e) {
-      failed.push({ index: i, message: (e as Error).message });
+      // Bad data (undecodable image, degenerate face box) is reported; anything else is a bug.
+      if (!(e instanceof AcrError)) throw e;
+      failed.push({ index: i, message: e.message });
     }
   }
   if (ok.length < indices.length) {

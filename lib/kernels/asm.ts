@@ -8,7 +8,7 @@ import { ArgumentError, DTypeError, ShapeError } from '../errors';
 import * as v from '../validate';
 
 export type { AsmDevice };
-export type FloatArray = Float32Array | Float64Array;
+export type AsmFloatArray = Float32Array | Float64Array;
 
 /** A fitted shape basis as the kernels see it: the first `k` rows of `components` are used. */
 export interface AsmBasis {
@@ -27,12 +27,12 @@ export interface AsmKernelOptions {
   device?: AsmDevice;
 }
 
-export interface AsmProjectOptions<T extends FloatArray> extends AsmKernelOptions {
+export interface AsmSmoothKernelOptions<T extends AsmFloatArray> extends AsmKernelOptions {
   /** Where to write the result (n x d, same element type as x; may be x itself). Allocated when absent. */
   out?: T;
 }
 
-export interface AsmPhiOptions<T extends FloatArray> extends AsmProjectOptions<T> {
+export interface AsmPhiKernelOptions<T extends AsmFloatArray> extends AsmSmoothKernelOptions<T> {
   /** 'coordinate' (default, the paper) or 'landmark' (Euclidean distance per point, shared by x and y). */
   mode?: 'coordinate' | 'landmark';
   /**
@@ -55,7 +55,7 @@ function device(opts: AsmKernelOptions): AsmDevice {
 
 /** Mean (d) and covariance (d x d, divided by n - 1) of the n rows of x, accumulated in float64. */
 export function asmMeanCov(
-  x: FloatArray,
+  x: AsmFloatArray,
   n: number,
   d: number,
   options?: AsmKernelOptions,
@@ -97,7 +97,7 @@ function basis(b: AsmBasis, d: number): AsmBasis {
   return b;
 }
 
-function output<T extends FloatArray>(x: T, out: unknown, length: number): T {
+function output<T extends AsmFloatArray>(x: T, out: unknown, length: number): T {
   if (out === undefined) return (x instanceof Float64Array ? new Float64Array(length) : new Float32Array(length)) as T;
   const o = v.floatArray('out', out, length);
   if (o.constructor !== x.constructor) {
@@ -107,11 +107,11 @@ function output<T extends FloatArray>(x: T, out: unknown, length: number): T {
 }
 
 /** Smooth-Face of each of the n rows of x: project on k components, clamp to +-3 sqrt(lambda), reconstruct. */
-export function asmSmooth<T extends FloatArray>(x: T, n: number, d: number, b: AsmBasis, options?: AsmProjectOptions<T>): T {
+export function asmSmooth<T extends AsmFloatArray>(x: T, n: number, d: number, b: AsmBasis, options?: AsmSmoothKernelOptions<T>): T {
   const [rows, cols] = dims(n, d, 0);
   v.floatArray('x', x, rows * cols);
   basis(b, cols);
-  const opts = v.options<AsmProjectOptions<T>>('options', options);
+  const opts = v.options<AsmSmoothKernelOptions<T>>('options', options);
   const out = output(x, opts.out, rows * cols);
   const dev = device(opts);
   call((nb) => nb.asmSmooth(x, rows, cols, b.mean, b.components, b.eigenvalues, b.k, out, dev));
@@ -119,11 +119,11 @@ export function asmSmooth<T extends FloatArray>(x: T, n: number, d: number, b: A
 }
 
 /** ACR difficulty weights Phi of each of the n rows of x, in [0, 1] with max 1 per face. */
-export function asmPhi<T extends FloatArray>(x: T, n: number, d: number, b: AsmBasis, options?: AsmPhiOptions<T>): T {
+export function asmPhi<T extends AsmFloatArray>(x: T, n: number, d: number, b: AsmBasis, options?: AsmPhiKernelOptions<T>): T {
   const [rows, cols] = dims(n, d, 0);
   v.floatArray('x', x, rows * cols);
   basis(b, cols);
-  const opts = v.options<AsmPhiOptions<T>>('options', options);
+  const opts = v.options<AsmPhiKernelOptions<T>>('options', options);
   const mode = opts.mode === undefined ? 'coordinate' : v.oneOf('mode', opts.mode, ['coordinate', 'landmark'] as const);
   if (mode === 'landmark' && cols % 2 !== 0) {
     throw new ShapeError(`d: landmark mode needs (x, y) pairs, got an odd d = ${cols}`);

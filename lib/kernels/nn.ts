@@ -45,6 +45,16 @@ export function sgemm(a: Float32Array, b: Float32Array, m: number, n: number, k:
   return c;
 }
 
+/**
+ * At the AVX-512 level the addon measures its AVX-512 and AVX2 micro-kernels once and keeps
+ * the faster (on AMD Zen 4, which splits 512-bit FMAs, that is AVX2). 'avx512' or 'avx2'
+ * forces one (tests, benchmarks); 'auto' restores the measurement. Returns the kernel name.
+ */
+export function setGemmKernel(choice: 'auto' | 'avx512' | 'avx2'): string {
+  v.oneOf('choice', choice, ['auto', 'avx512', 'avx2'] as const);
+  return call((x) => x.nnGemmForceAvx512Kernel({ auto: 0, avx512: 1, avx2: 2 }[choice]));
+}
+
 /** Name of the GEMM micro-kernel the current ISA selects ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
 export function gemmKernelName(): string {
   return call((x) => x.nnGemmKernel());

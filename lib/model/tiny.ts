@@ -43,6 +43,6 @@ export function tinyCnn(options?: TinyCnnOptions): tf.LayersModel {
   x = bnRelu(x, 'conv3_project');
   x = tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.dropout({ rate, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: 2 * numLandmarks, kernelInitializer: init(), name: 'landmarks' }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2 * numLandmarks, kernelInitializer: tf.initializers.varianceScaling({ scale: 1e-4, mode: 'fanAvg', distribution: 'uniform', seed: seed * 1009 + n++ }), name: 'landmarks' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'tiny_cnn' });
 }

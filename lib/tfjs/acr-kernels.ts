@@ -4,11 +4,11 @@
  * weight?]). Inputs are arrays, as for AddN, so the optional weight can be saved for the
  * gradient with saveAllInputs. Registered for the backends whose buffers the addon can read:
  *   cpu         backend.readSync(dataId) is the backend's own Float32Array (no copy);
- *               results wrapped with backend.makeTensorInfo.
+ *               results handed over with backend.write (the KernelBackend API, no copy).
  *   wasm        backend.typedArrayFromHeap(t) is a view of the wasm heap (no copy); results
  *               are allocated with backend.makeOutput and written in place.
- *   tensorflow  (tfjs-node) readSync copies out of libtensorflow, makeTensorInfo copies back.
- *               Not installable on the machines this was built on, so untested.
+ *   tensorflow  (tfjs-node) readSync copies out of libtensorflow, write hands the result
+ *               back. tfjs-node does not install on the machines this was built on: untested.
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
@@ -30,8 +30,7 @@ type Info = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
 interface ReadBackend {
   readSync(dataId: unknown): unknown;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): Info;
-  disposeData(dataId: unknown): unknown;
+  write(values: Float32Array, shape: number[], dtype: tf.DataType): object;
 }
 interface WasmBackend {
   typedArrayFromHeap(t: Info): unknown;
@@ -67,6 +66,10 @@ function asF32(x: unknown, name: string): Float32Array {
 const lossShape = (pred: Info, attrs: AcrAttrs): number[] => (attrs.reduction === 'none' ? pred.shape.slice() : []);
 const size = (t: Info): number => tf.util.sizeFromShape(t.shape);
 
+function output(b: ReadBackend, shape: number[], values: Float32Array): Info {
+  return { dataId: b.write(values, shape, 'float32'), shape, dtype: 'float32' };
+}
+
 function readBackendForward({ inputs, backend, attrs }: KernelParams): Info {
   const b = backend as unknown as ReadBackend;
   const a = attrs as unknown as AcrAttrs;
@@ -75,7 +78,7 @@ function readBackendForward({ inputs, backend, attrs }: KernelParams): Info {
   const lossOut = new Float32Array(a.reduction === 'none' ? size(pred) : 1);
   runNative({ pred: read(pred, 'pred'), gt: read(gt, 'gt'), phi: read(phi, 'phi'), weight: weight ? read(weight, 'weight') : null,
     dyScalar: 1, dy: null, lossOut, gradOut: null }, a);
-  return b.makeTensorInfo(lossShape(pred, a), 'float32', lossOut);
+  return output(b, lossShape(pred, a), lossOut);
 }
 
 function readBackendGrad({ inputs, backend, attrs }: KernelParams): Info {
@@ -88,7 +91,7 @@ function readBackendGrad({ inputs, backend, attrs }: KernelParams): Info {
   const perElement = a.reduction === 'none';
   runNative({ pred: read(pred, 'pred'), gt: read(gt, 'gt'), phi: read(phi, 'phi'), weight: weight ? read(weight, 'weight') : null,
     dyScalar: perElement ? 1 : dyv[0], dy: perElement ? dyv : null, lossOut: null, gradOut }, a);
-  return b.makeTensorInfo(pred.shape.slice(), 'float32', gradOut);
+  return output(b, pred.shape.slice(), gradOut);
 }
 
 /** Runs fn on views of the wasm heap; the output is made first (allocation may move the heap). */

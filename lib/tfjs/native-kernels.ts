@@ -2,16 +2,19 @@
  * Native kernels for the TensorFlow.js `cpu` backend. `useNativeKernels(true)` replaces the
  * convolution and matmul kernels (and their gradients' kernels) with ones that run in the
  * addon on the backend's own Float32Arrays, and routes the BatchNormalization (training) and
- * capped ReLU layers through fused native kernels (native-layers.ts); `useNativeKernels(false)`
- * puts the stock kernels and layer code back. Attribute combinations the native code does not cover (NCHW, prelu, non-float32,
+ * capped ReLU layers through fused native kernels (native-layers.ts) and tf.train.adam's update
+ * through one native kernel per variable (native-optimizer.ts); `useNativeKernels(false)` puts
+ * the stock kernels, layer and optimizer code back. Attribute combinations the native code does not cover (NCHW, prelu, non-float32,
  * odd bias broadcasts) go to the stock kernel and are counted in `nativeKernelStats()`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
+import { outputArray } from './alloc';
 import { ArgumentError } from '../errors';
 import { ACTIVATION_CODES, GemmActivation } from '../kernels/nn';
 import * as v from '../validate';
 import { layerCalls, patchLayers } from './native-layers';
+import { optimizerCalls, patchOptimizers } from './native-optimizer';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type CpuBackend = tf.KernelBackend & {
@@ -93,7 +96,7 @@ function forwardConv(depthwise: boolean, fused: boolean): Impl {
     const info = convInfo(x.shape, filter.shape, a, depthwise);
     const xv = values(backend, x), fv = values(backend, filter);
     const b = fused ? biasValues(backend, bias, info.outChannels) : null;
-    const out = new Float32Array(size(info.outShape));
+    const out = outputArray(size(info.outShape));
     const alpha = fused ? ((a.leakyreluAlpha as number | undefined) ?? 0.2) : 0;
     call((n) => (depthwise ? n.nnDepthwise : n.nnConv2d)(xv, fv, b, out, geometry(info), act, alpha));
     return backend.makeTensorInfo(info.outShape, 'float32', out);
@@ -108,7 +111,7 @@ function backpropInput(depthwise: boolean): Impl {
     // Conv2DBackpropInput carries no dilations in tfjs (its gradient asserts they are 1).
     const info = convInfo(inputShape, filter.shape, a, depthwise, depthwise ? a.dilations : 1);
     if (size(info.outShape) !== size(dy.shape)) throw new Fallback();
-    const out = new Float32Array(size(inputShape));
+    const out = outputArray(size(inputShape));
     const dyv = values(backend, dy), fv = values(backend, filter);
     call((n) => (depthwise ? n.nnDepthwiseBackpropInput : n.nnConv2dBackpropInput)(dyv, fv, out, geometry(info)));
     return backend.makeTensorInfo(inputShape, 'float32', out);
@@ -122,7 +125,7 @@ function backpropFilter(depthwise: boolean): Impl {
     if (x.shape.length !== 4 || dy.shape.length !== 4 || filterShape.length !== 4) throw new Fallback();
     const info = convInfo(x.shape, filterShape, a, depthwise, depthwise ? a.dilations : 1);
     if (size(info.outShape) !== size(dy.shape)) throw new Fallback();
-    const out = new Float32Array(size(filterShape));
+    const out = outputArray(size(filterShape));
     const xv = values(backend, x), dyv = values(backend, dy);
     call((n) => (depthwise ? n.nnDepthwiseBackpropFilter : n.nnConv2dBackpropFilter)(xv, dyv, out, geometry(info)));
     return backend.makeTensorInfo(filterShape, 'float32', out);
@@ -150,7 +153,7 @@ function matMul(fused: boolean): Impl {
     const act = fused ? activationCode(attrs.activation) : 0;
     const bv = fused ? biasValues(backend, bias, n) : null;
     const outShape = [...outer, m, n];
-    const out = new Float32Array(batch * m * n);
+    const out = outputArray(batch * m * n);
     const av = values(backend, a), bvals = values(backend, b);
     const alpha = fused ? ((attrs.leakyreluAlpha as number | undefined) ?? 0.2) : 0;
     call((x) => x.nnMatMul(av, bvals, bv, out, [batchA, batchB, m, n, k], ta, tb, act, alpha));
@@ -165,7 +168,7 @@ function binary(op: number): Impl {
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     if (outShape.length > 8) throw new Fallback();
     const pad = (s: number[]) => [...new Array(outShape.length - s.length).fill(1), ...s];
-    const out = new Float32Array(size(outShape));
+    const out = outputArray(size(outShape));
     const av = values(backend, a), bv = values(backend, b);
     call((n) => n.nnBinary(op, av, pad(a.shape), bv, pad(b.shape), out, outShape));
     return backend.makeTensorInfo(outShape, 'float32', out);
@@ -182,7 +185,7 @@ function reduce(mean: boolean): Impl {
     const inner = size(x.shape.slice(last + 1));
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d))
       : x.shape.filter((_, i) => i < first || i > last);
-    const out = new Float32Array(outer * inner);
+    const out = outputArray(outer * inner);
     const xv = values(backend, x);
     call((n) => n.nnReduceSum(xv, out, outer, mid, inner, mean ? 1 / mid : 1));
     return backend.makeTensorInfo(outShape, 'float32', out);
@@ -258,8 +261,10 @@ export function useNativeKernels(on: boolean, options: NativeKernelOptions = {})
       reregister({ ...original, kernelFunc: wrap(name, IMPLS[name], original) });
     }
     patchLayers(true);
+    patchOptimizers(true);
   } else {
     patchLayers(false);
+    patchOptimizers(false);
     for (const [, original] of stock) reregister(original);
     stock.clear();
   }
@@ -275,6 +280,7 @@ export function nativeKernelsEnabled(): boolean {
 /** Native and fallback call counts per kernel (a copy). */
 export function nativeKernelStats(): NativeKernelStats {
   const layers = Object.fromEntries(Object.entries(layerCalls).map(([k, n]) => [`layer:${k}`, n]));
+  if (optimizerCalls.Adam) layers['optimizer:Adam'] = optimizerCalls.Adam;
   return { enabled: stats.enabled, retainFreedMemory: retained, native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
 
@@ -283,4 +289,5 @@ export function resetNativeKernelStats(): void {
   stats.native = {};
   stats.fallback = {};
   for (const k of Object.keys(layerCalls)) delete layerCalls[k];
+  optimizerCalls.Adam = 0;
 }

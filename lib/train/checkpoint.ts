@@ -60,6 +60,7 @@ async function writeOptimizer(opt: tf.AdamOptimizer, dir: string): Promise<Optim
   const [iter, ...rest] = named;
   const a = adamInternals(opt);
   const meta: OptimizerFile = {
+    // getWeights() makes a fresh 'iter' scalar each call: disposed below.
     iterations: (await iter.tensor.data())[0],
     accBeta1: (await a.accBeta1.data())[0],
     accBeta2: (await a.accBeta2.data())[0],
@@ -72,6 +73,7 @@ async function writeOptimizer(opt: tf.AdamOptimizer, dir: string): Promise<Optim
     buf.set(await w.tensor.data<'float32'>(), at);
     at += w.tensor.size;
   }
+  iter.tensor.dispose();
   writeFileAtomic(path.join(dir, 'optimizer.bin'), new Uint8Array(buf.buffer));
   return meta;
 }
@@ -96,8 +98,10 @@ async function readOptimizer(opt: tf.AdamOptimizer, dir: string, meta: Optimizer
   }
   await opt.setWeights(weights);
   const a = adamInternals(opt);
-  a.accBeta1.assign(tf.scalar(meta.accBeta1));
-  a.accBeta2.assign(tf.scalar(meta.accBeta2));
+  tf.tidy(() => {
+    a.accBeta1.assign(tf.scalar(meta.accBeta1));
+    a.accBeta2.assign(tf.scalar(meta.accBeta2));
+  });
   tf.dispose(weights.map((w) => w.tensor));
 }
 

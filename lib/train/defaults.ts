@@ -1,7 +1,7 @@
 /** The training loop's default dependencies: lib/data, lib/losses + lib/loss, lib/asm, lib/eval. */
+import { fitAsm, schedule } from '../asm';
 import { INTER_OCULAR, nmePerImage } from '../eval';
-import { UnsupportedError } from '../errors';
-import type { TrainDeps } from './deps';
+import type { FittedAsm, TrainDeps } from './deps';
 import { openDataset } from './folder-data';
 import { lossFunction } from './loss-fn';
 
@@ -10,9 +10,15 @@ export function validationNme(pred: Float32Array, gt: Float32Array, numLandmarks
   return nmePerImage(pred, gt, numLandmarks, INTER_OCULAR[numLandmarks] ? 'inter-ocular' : 'box-diagonal');
 }
 
-export function defaultDeps(): TrainDeps {
-  const asmMissing = (): never => {
-    throw new UnsupportedError('fitAsm is not in this build yet');
+/** The Active Shape Model of the training faces; Phi comes back as float32 like the shapes. */
+export function trainAsm(shapes: Float32Array, numLandmarks: number): FittedAsm {
+  const model = fitAsm(shapes, { numLandmarks });
+  return {
+    phi: (s, level, mode) => model.phi(s, level, { mode }) as Float32Array,
+    toJSON: () => model.toJSON(),
   };
-  return { openData: openDataset, loss: lossFunction, fitAsm: asmMissing, schedule: asmMissing, nme: validationNme };
+}
+
+export function defaultDeps(): TrainDeps {
+  return { openData: openDataset, loss: lossFunction, fitAsm: trainAsm, schedule, nme: validationNme };
 }

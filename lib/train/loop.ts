@@ -110,8 +110,10 @@ async function validate(model: tf.LayersModel, set: TrainSet, deps: TrainDeps): 
     }
     return all;
   };
-  const per = deps.nme(cat(preds), cat(gts), set.numLandmarks);
-  if (per.length === 0 || per.length * D !== cat(gts).length) return null;
+  const gt = cat(gts);
+  if (gt.length === 0) return null;
+  const per = deps.nme(cat(preds), gt, set.numLandmarks);
+  if (per.length !== gt.length / D) throw new ArgumentError(`nme: expected ${gt.length / D} per-face values, got ${per.length}`);
   let sum = 0;
   for (let i = 0; i < per.length; i++) sum += per[i];
   return sum / per.length;
@@ -119,20 +121,40 @@ async function validate(model: tf.LayersModel, set: TrainSet, deps: TrainDeps): 
 
 /** Trains a model as `config` says; see TrainConfig for the options and TrainHooks for injection. */
 export async function train(partial: Partial<TrainConfig>, hooks: TrainHooks = {}): Promise<TrainResult> {
-  let config = resolveTrainConfig(partial);
+  const config = resolveTrainConfig(partial);
   const deps: TrainDeps = { ...defaultDeps(), ...hooks.deps };
   const stderr: ProgressStream = hooks.stderr ?? process.stderr;
   const paths = runPaths(config.out);
   fs.mkdirSync(config.out, { recursive: true });
 
   const data = hooks.data ?? (await deps.openData(config));
+  const optimizer = tf.train.adam(config.lr);
+  try {
+    return await run(config, data, optimizer, deps, hooks, paths, stderr);
+  } finally {
+    optimizer.dispose(); // its state lives on in the checkpoint; the model is the caller's
+    if (!hooks.data) {
+      await data.train.close?.();
+      await data.val.close?.();
+    }
+  }
+}
+
+async function run(
+  config: TrainConfig,
+  data: TrainData,
+  optimizer: tf.AdamOptimizer,
+  deps: TrainDeps,
+  hooks: TrainHooks,
+  paths: Paths,
+  stderr: ProgressStream,
+): Promise<TrainResult> {
   const { train: trainSet, val: valSet } = data;
   if (trainSet.usable.length === 0) throw new ArgumentError(`config.data: no training faces (${data.summary})`);
   const L = trainSet.numLandmarks;
   const D = 2 * L;
 
   // Resume or start fresh.
-  const optimizer = tf.train.adam(config.lr);
   let model: tf.LayersModel;
   let state: TrainState;
   if (config.resume && checkpointPath(paths.latest) !== null) {
@@ -173,131 +195,124 @@ export async function train(partial: Partial<TrainConfig>, hooks: TrainHooks = {
   const startStep = state.globalStep;
   const stopRequested = () => hooks.signal?.aborted === true || (config.stopAfterSteps > 0 && stepsThisProcess >= config.stopAfterSteps);
 
-  try {
-    epochs: while (state.epoch < config.epochs) {
-      const epoch = state.epoch;
-      if (state.stepInEpoch === 0) {
-        state.epochLossSum = 0;
-        state.epochImages = 0;
+  epochs: while (state.epoch < config.epochs) {
+    const epoch = state.epoch;
+    if (state.stepInEpoch === 0) {
+      state.epochLossSum = 0;
+      state.epochImages = 0;
+    }
+    const level = phi ? deps.schedule(epoch, config.epochs) : null;
+    const bar = config.progress ? new ProgressBar(stderr, `epoch ${epoch + 1}/${config.epochs}`, stepsPerEpoch) : null;
+    let dataMs = 0;
+    let computeMs = 0;
+    let lossMs = 0;
+    let lossSampledComputeMs = 0;
+    let imagesThisEpoch = 0;
+    let lr = learningRate(config, state.globalStep, stepsPerEpoch);
+    const epochStart = Date.now();
+    const batches = trainSet.epoch(epoch, state.stepInEpoch)[Symbol.asyncIterator]();
+
+    while (state.stepInEpoch < stepsPerEpoch) {
+      const step = state.stepInEpoch;
+      const t0 = performance.now();
+      const next = await batches.next();
+      const t1 = performance.now();
+      if (next.done) break;
+      const batch = next.value;
+      const B = batch.batchSize;
+      lr = learningRate(config, state.globalStep, stepsPerEpoch);
+      // Adam reads this.learningRate on every applyGradients; tfjs only marks it protected.
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      const dropSeed = mixSeed(config.seed, 'dropout', epoch, step);
+      dropouts.forEach((d, i) => (d.seed = mixSeed(dropSeed, i)));
+      const x = tf.tensor4d(batch.images, [B, batch.size, batch.size, 3]);
+      const y = tf.tensor2d(batch.landmarks, [B, D]);
+      const p = phi && level !== null ? tf.tensor2d(phi.forBatch(level, batch.indices, batch.landmarks), [B, D]) : null;
+      const cost = optimizer.minimize(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor2D, p), true, vars)!;
+      const lossValue = (await cost.data())[0];
+      const t2 = performance.now();
+      // The loss's own share, timed apart on every 10th step (forward + gradient, same shapes).
+      if (step % 10 === 0) {
+        const pred = tf.randomNormal([B, D], 0, 0.1, 'float32', dropSeed);
+        const l0 = performance.now();
+        const g = tf.grad((q: tf.Tensor) => lossFn(y, q as tf.Tensor2D, p))(pred);
+        await g.data();
+        lossMs += performance.now() - l0;
+        lossSampledComputeMs += t2 - t1;
+        tf.dispose([pred, g]);
       }
-      const level = phi ? deps.schedule(epoch, config.epochs) : null;
-      const bar = config.progress ? new ProgressBar(stderr, `epoch ${epoch + 1}/${config.epochs}`, stepsPerEpoch) : null;
-      let dataMs = 0;
-      let computeMs = 0;
-      let lossMs = 0;
-      let lossSampledComputeMs = 0;
-      let imagesThisEpoch = 0;
-      let lr = learningRate(config, state.globalStep, stepsPerEpoch);
-      const epochStart = Date.now();
-      const batches = trainSet.epoch(epoch, state.stepInEpoch)[Symbol.asyncIterator]();
-
-      while (state.stepInEpoch < stepsPerEpoch) {
-        const step = state.stepInEpoch;
-        const t0 = performance.now();
-        const next = await batches.next();
-        const t1 = performance.now();
-        if (next.done) break;
-        const batch = next.value;
-        const B = batch.batchSize;
-        lr = learningRate(config, state.globalStep, stepsPerEpoch);
-        // Adam reads this.learningRate on every applyGradients; tfjs only marks it protected.
-        (optimizer as unknown as { learningRate: number }).learningRate = lr;
-        const dropSeed = mixSeed(config.seed, 'dropout', epoch, step);
-        dropouts.forEach((d, i) => (d.seed = mixSeed(dropSeed, i)));
-        const x = tf.tensor4d(batch.images, [B, batch.size, batch.size, 3]);
-        const y = tf.tensor2d(batch.landmarks, [B, D]);
-        const p = phi && level !== null ? tf.tensor2d(phi.forBatch(level, batch.indices, batch.landmarks), [B, D]) : null;
-        const cost = optimizer.minimize(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor2D, p), true, vars)!;
-        const lossValue = (await cost.data())[0];
-        const t2 = performance.now();
-        // The loss's own share, timed apart on every 10th step (forward + gradient, same shapes).
-        if (step % 10 === 0) {
-          const pred = tf.randomNormal([B, D], 0, 0.1, 'float32', dropSeed);
-          const l0 = performance.now();
-          const g = tf.grad((q: tf.Tensor) => lossFn(y, q as tf.Tensor2D, p))(pred);
-          await g.data();
-          lossMs += performance.now() - l0;
-          lossSampledComputeMs += t2 - t1;
-          tf.dispose([pred, g]);
-        }
-        tf.dispose([x, y, cost, ...(p ? [p] : [])]);
-        if (!Number.isFinite(lossValue)) {
-          throw new ValueRangeError(`training diverged: loss ${lossValue} at epoch ${epoch + 1}, step ${step + 1} (try a lower lr)`);
-        }
-        dataMs += t1 - t0;
-        computeMs += t2 - t1;
-        state.epochLossSum += lossValue * B;
-        state.epochImages += B;
-        imagesThisEpoch += B;
-        state.stepInEpoch++;
-        state.globalStep++;
-        stepsThisProcess++;
-
-        const elapsed = (Date.now() - runStart) / 1000;
-        const left = config.epochs * stepsPerEpoch - state.globalStep;
-        bar?.update(state.stepInEpoch, state.epochLossSum / state.epochImages, imagesThisEpoch / Math.max(1e-3, (Date.now() - epochStart) / 1000), (elapsed / (state.globalStep - startStep)) * left);
-
-        if (stopRequested() && state.stepInEpoch < stepsPerEpoch) {
-          await batches.return?.(undefined);
-          await saveCheckpoint(paths.latest, model, optimizer, { ...state, config });
-          status = hooks.signal?.aborted ? 'interrupted' : 'stopped';
-          bar?.finish(`${status} at step ${state.stepInEpoch}/${stepsPerEpoch}; checkpoint written`);
-          break epochs;
-        }
-        if (config.checkpointEvery > 0 && state.globalStep % config.checkpointEvery === 0 && state.stepInEpoch < stepsPerEpoch) {
-          await saveCheckpoint(paths.latest, model, optimizer, { ...state, config });
-        }
+      tf.dispose([x, y, cost, ...(p ? [p] : [])]);
+      if (!Number.isFinite(lossValue)) {
+        throw new ValueRangeError(`training diverged: loss ${lossValue} at epoch ${epoch + 1}, step ${step + 1} (try a lower lr)`);
       }
-      await batches.return?.(undefined);
-      const trainS = (Date.now() - epochStart) / 1000;
+      dataMs += t1 - t0;
+      computeMs += t2 - t1;
+      state.epochLossSum += lossValue * B;
+      state.epochImages += B;
+      imagesThisEpoch += B;
+      state.stepInEpoch++;
+      state.globalStep++;
+      stepsThisProcess++;
 
-      const v0 = Date.now();
-      const valNme = await validate(model, valSet, deps);
-      const valTimeS = (Date.now() - v0) / 1000;
-      const isBest = valNme !== null && (state.bestNme === null || valNme < state.bestNme);
-      if (isBest) {
-        state.bestNme = valNme;
-        state.bestEpoch = epoch + 1;
-      }
-      const stepMs = dataMs + computeMs;
-      const log: EpochLog = {
-        epoch: epoch + 1,
-        globalStep: state.globalStep,
-        loss: state.epochLossSum / Math.max(1, state.epochImages),
-        valNme,
-        lr,
-        level,
-        timeS: trainS,
-        valTimeS,
-        imagesPerSec: imagesThisEpoch / Math.max(1e-3, trainS),
-        share: {
-          data: stepMs > 0 ? dataMs / stepMs : 0,
-          compute: stepMs > 0 ? computeMs / stepMs : 0,
-          loss: lossSampledComputeMs > 0 ? Math.min(1, lossMs / lossSampledComputeMs) * (computeMs / stepMs) : 0,
-        },
-        best: isBest,
-      };
-      state.epoch++;
-      state.stepInEpoch = 0;
-      const snapshot: TrainState = { ...state, config };
-      if (isBest) await saveCheckpoint(paths.best, model, optimizer, snapshot);
-      await saveCheckpoint(paths.latest, model, optimizer, snapshot);
-      fs.appendFileSync(paths.log, JSON.stringify(log) + '\n');
-      history.push(log);
-      bar?.finish(
-        `loss ${log.loss.toPrecision(4)}, val NME ${valNme === null ? '-' : (100 * valNme).toFixed(3) + '%'}, ` +
-          `${log.imagesPerSec.toFixed(1)} img/s, ${formatDuration(trainS)} (data wait ${(100 * log.share.data).toFixed(0)}%, loss ${(100 * log.share.loss).toFixed(1)}%)${isBest ? ', best' : ''}`,
-      );
-      hooks.onEpoch?.(log);
-      if (stopRequested() && state.epoch < config.epochs) {
+      const elapsed = (Date.now() - runStart) / 1000;
+      const left = config.epochs * stepsPerEpoch - state.globalStep;
+      bar?.update(state.stepInEpoch, state.epochLossSum / state.epochImages, imagesThisEpoch / Math.max(1e-3, (Date.now() - epochStart) / 1000), (elapsed / (state.globalStep - startStep)) * left);
+
+      if (stopRequested() && state.stepInEpoch < stepsPerEpoch) {
+        await batches.return?.(undefined);
+        await saveCheckpoint(paths.latest, model, optimizer, { ...state, config });
         status = hooks.signal?.aborted ? 'interrupted' : 'stopped';
-        break;
+        bar?.finish(`${status} at step ${state.stepInEpoch}/${stepsPerEpoch}; checkpoint written`);
+        break epochs;
+      }
+      if (config.checkpointEvery > 0 && state.globalStep % config.checkpointEvery === 0 && state.stepInEpoch < stepsPerEpoch) {
+        await saveCheckpoint(paths.latest, model, optimizer, { ...state, config });
       }
     }
-  } finally {
-    if (!hooks.data) {
-      await trainSet.close?.();
-      await valSet.close?.();
+    await batches.return?.(undefined);
+    const trainS = (Date.now() - epochStart) / 1000;
+
+    const v0 = Date.now();
+    const valNme = await validate(model, valSet, deps);
+    const valTimeS = (Date.now() - v0) / 1000;
+    const isBest = valNme !== null && (state.bestNme === null || valNme < state.bestNme);
+    if (isBest) {
+      state.bestNme = valNme;
+      state.bestEpoch = epoch + 1;
+    }
+    const stepMs = dataMs + computeMs;
+    const log: EpochLog = {
+      epoch: epoch + 1,
+      globalStep: state.globalStep,
+      loss: state.epochLossSum / Math.max(1, state.epochImages),
+      valNme,
+      lr,
+      level,
+      timeS: trainS,
+      valTimeS,
+      imagesPerSec: imagesThisEpoch / Math.max(1e-3, trainS),
+      share: {
+        data: stepMs > 0 ? dataMs / stepMs : 0,
+        compute: stepMs > 0 ? computeMs / stepMs : 0,
+        loss: lossSampledComputeMs > 0 ? Math.min(1, lossMs / lossSampledComputeMs) * (computeMs / stepMs) : 0,
+      },
+      best: isBest,
+    };
+    state.epoch++;
+    state.stepInEpoch = 0;
+    const snapshot: TrainState = { ...state, config };
+    if (isBest) await saveCheckpoint(paths.best, model, optimizer, snapshot);
+    await saveCheckpoint(paths.latest, model, optimizer, snapshot);
+    fs.appendFileSync(paths.log, JSON.stringify(log) + '\n');
+    history.push(log);
+    bar?.finish(
+      `loss ${log.loss.toPrecision(4)}, val NME ${valNme === null ? '-' : (100 * valNme).toFixed(3) + '%'}, ` +
+        `${log.imagesPerSec.toFixed(1)} img/s, ${formatDuration(trainS)} (data wait ${(100 * log.share.data).toFixed(0)}%, loss ${(100 * log.share.loss).toFixed(1)}%)${isBest ? ', best' : ''}`,
+    );
+    hooks.onEpoch?.(log);
+    if (stopRequested() && state.epoch < config.epochs) {
+      status = hooks.signal?.aborted ? 'interrupted' : 'stopped';
+      break;
     }
   }
   return { status, epochsDone: state.epoch, globalStep: state.globalStep, bestNme: state.bestNme, bestEpoch: state.bestEpoch, history, model, config };

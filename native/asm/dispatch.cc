@@ -8,10 +8,11 @@ namespace acr {
 namespace asmodel {
 namespace {
 
-// Multiply-adds below which the CPU wins once the copies and launch costs are counted
-// (N = 26,000 shapes at D = 196 for the covariance; a few 10^5 faces for Phi).
-constexpr double kCovGpuWork = 1e9;
-constexpr double kProjectGpuWork = 1e8;
+// Multiply-adds below which 'auto' stays on the CPU: the GPU's first call pays for its context
+// (a few hundred ms) and every call for the copies, while a multi-core CPU does 10^9 in tens of
+// ms. So: N >= ~260,000 shapes at D = 196 for the covariance, N * (k + 1) * D >= 10^9 for Phi.
+constexpr double kCovGpuWork = 1e10;
+constexpr double kProjectGpuWork = 1e9;
 
 bool want_gpu(Device device, double work, double threshold) {
   if (device == Device::Cpu) return false;

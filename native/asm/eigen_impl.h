@@ -151,45 +151,38 @@ void tridiagonalize(double* w, int64_t n, double* d, double* e, double* tau, dou
 
 // z = Q^T = H_{n-3} ... H_0, built by right-multiplying from the last reflector. Before step
 // k, z is the identity on its first k+2 rows and columns, so H_k changes only columns > k of
-// rows > k (for rows <= k its dot product is exactly 0). Rows evolve independently: tasks of
-// four rows share each reflector's loads, their rows staying in L1.
+// rows > k (for rows <= k its dot product is exactly 0). Rows evolve independently: a group of
+// four rows shares each reflector's loads, its rows staying in L1. z must start as the identity.
 template <typename V>
-void accumulate_qt(const double* w, const double* tau, int64_t n, double* z, int64_t ldz) {
+void accumulate_qt_group(const double* w, const double* tau, int64_t n, double* z, int64_t ldz, int64_t g) {
   constexpr int64_t W = lanes<V>();
-  std::fill(z, z + n * ldz, 0.0);
-  for (int64_t i = 0; i < n; ++i) z[i * ldz + i] = 1;
-  const int64_t groups = (n + 3) / 4;
-  parallel_for(groups, 4, [&](int64_t gb, int64_t ge) {
-    for (int64_t g = gb; g < ge; ++g) {
-      const int64_t r0 = 4 * g, rows = std::min<int64_t>(4, n - r0);
-      for (int64_t k = std::min(r0 + rows - 2, n - 3); k >= 0; --k) {
-        if (tau[k] == 0) continue;
-        const double* v = w + k * n + k + 1;
-        const int64_t m = n - k - 1;
-        double* zr[4];
-        V acc[4] = {};
-        for (int64_t b = 0; b < 4; ++b) zr[b] = z + (r0 + std::min(b, rows - 1)) * ldz + k + 1;
-        int64_t j = 0;
-        for (; j + W <= m; j += W) {
-          const V vj = load<V>(v + j);
-          for (int b = 0; b < 4; ++b) acc[b] += load<V>(zr[b] + j) * vj;
-        }
-        double s[4];
-        for (int b = 0; b < 4; ++b) {
-          s[b] = 0;
-          for (int64_t l = 0; l < W; ++l) s[b] += acc[b][l];
-          for (int64_t jj = j; jj < m; ++jj) s[b] += zr[b][jj] * v[jj];
-          s[b] *= tau[k];
-        }
-        // Rows past the end alias the last row: update it once only.
-        for (int64_t b = 0; b < rows; ++b) {
-          double* row = zr[b];
-          const double sb = s[b];
-          for (int64_t jj = 0; jj < m; ++jj) row[jj] -= sb * v[jj];
-        }
-      }
+  const int64_t r0 = 4 * g, rows = std::min<int64_t>(4, n - r0);
+  for (int64_t k = std::min(r0 + rows - 2, n - 3); k >= 0; --k) {
+    if (tau[k] == 0) continue;
+    const double* v = w + k * n + k + 1;
+    const int64_t m = n - k - 1;
+    double* zr[4];
+    V acc[4] = {};
+    for (int64_t b = 0; b < 4; ++b) zr[b] = z + (r0 + std::min(b, rows - 1)) * ldz + k + 1;
+    int64_t j = 0;
+    for (; j + W <= m; j += W) {
+      const V vj = load<V>(v + j);
+      for (int b = 0; b < 4; ++b) acc[b] += load<V>(zr[b] + j) * vj;
     }
-  });
+    double s[4];
+    for (int b = 0; b < 4; ++b) {
+      s[b] = 0;
+      for (int64_t l = 0; l < W; ++l) s[b] += acc[b][l];
+      for (int64_t jj = j; jj < m; ++jj) s[b] += zr[b][jj] * v[jj];
+      s[b] *= tau[k];
+    }
+    // Rows past the end alias the last row: update it once only.
+    for (int64_t b = 0; b < rows; ++b) {
+      double* row = zr[b];
+      const double sb = s[b];
+      for (int64_t jj = 0; jj < m; ++jj) row[jj] -= sb * v[jj];
+    }
+  }
 }
 
 // One QL sweep: plane rotations (c_i, s_i) on rows (i, i+1) for i = m-1 down to l.
@@ -308,17 +301,32 @@ bool tridiagonal_eigh(double* w, int64_t n, double* values, double* z, int64_t l
   double *e = work.data(), *tau = e + n, *p = tau + n, *q = p + n;
   std::fill(tau, tau + n, 0.0);
   tridiagonalize<V>(w, n, values, e, tau, p, q);
-  accumulate_qt<V>(w, tau, n, z, ldz);
-  // Kept per thread with their capacity: ~n^2 rotations of 16 bytes.
+  std::fill(z, z + n * ldz, 0.0);
+  for (int64_t i = 0; i < n; ++i) z[i * ldz + i] = 1;
+  // Kept per calling thread with their capacity: ~n^2 rotations of 16 bytes.
   thread_local std::vector<Sweep> sweeps;
   thread_local std::vector<double> cs;
-  sweeps.clear();
-  cs.clear();
-  const bool ok = tql2_values(values, e, n, sweeps, cs);
-  if (ok) apply_sweeps<V>(sweeps, cs, n, z, ldz);
-  if (cs.capacity() * sizeof(double) > Scratch::kKeepBytes) {
-    std::vector<double>().swap(cs);
-    std::vector<Sweep>().swap(sweeps);
+  std::vector<Sweep>& sw = sweeps;
+  std::vector<double>& rot = cs;
+  sw.clear();
+  rot.clear();
+  // The serial QL iteration (task 0, taken first) overlaps with the accumulation of Q^T
+  // (independent of it) on the other threads.
+  bool ok = true;
+  const int64_t groups = (n + 3) / 4;
+  parallel_for(groups + 1, 1, [&](int64_t tb, int64_t te) {
+    for (int64_t t = tb; t < te; ++t) {
+      if (t == 0) {
+        ok = tql2_values(values, e, n, sw, rot);
+      } else {
+        accumulate_qt_group<V>(w, tau, n, z, ldz, t - 1);
+      }
+    }
+  });
+  if (ok) apply_sweeps<V>(sw, rot, n, z, ldz);
+  if (rot.capacity() * sizeof(double) > Scratch::kKeepBytes) {
+    std::vector<double>().swap(rot);
+    std::vector<Sweep>().swap(sw);
   }
   return ok;
 }

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <vector>
 
 #include "cuda/asm_cuda.h"
 #include "cuda/cuda_api.h"

@@ -170,10 +170,6 @@ Napi::Value BandwidthRead(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), loss::read_floats(src.data, static_cast<int64_t>(src.length)));
 }
 
-Napi::Value LossCudaMinElements(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(loss::cuda_min_elements()));
-}
-
 }  // namespace
 
 void register_loss(Napi::Env env, Napi::Object exports) {
@@ -182,7 +178,6 @@ void register_loss(Napi::Env env, Napi::Object exports) {
   exports.Set("l1LossAndGrad", Napi::Function::New(env, BaseLossAndGrad<1>, "l1LossAndGrad"));
   exports.Set("bandwidthCopy", Napi::Function::New(env, BandwidthCopy, "bandwidthCopy"));
   exports.Set("bandwidthRead", Napi::Function::New(env, BandwidthRead, "bandwidthRead"));
-  exports.Set("lossCudaMinElements", Napi::Function::New(env, LossCudaMinElements, "lossCudaMinElements"));
 }
 
 }  // namespace acr

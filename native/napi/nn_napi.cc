@@ -297,6 +297,35 @@ Napi::Value RetainFreedMemory(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// adamUpdate(p, g, m, v, pOut, mOut, vOut, [b1, c1, b2, c2, d1, d2, eps, nlr])
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* names[7] = {"p", "g", "m", "v", "pOut", "mOut", "vOut"};
+  View<float> a[7];
+  for (int i = 0; i < 7; ++i) {
+    a[i] = napi::typed_array<float>(info, i, names[i]);
+    napi::require_length(env, a[i], a[0].length, names[i]);
+  }
+  if (info.Length() < 8 || !info[7].IsArray()) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
+  Napi::Array c = info[7].As<Napi::Array>();
+  if (c.Length() != 8) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
+  float k[8];
+  for (uint32_t i = 0; i < 8; ++i) {
+    Napi::Value e = c.Get(i);
+    if (!e.IsNumber()) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
+    k[i] = static_cast<float>(e.As<Napi::Number>().DoubleValue());
+  }
+  const nn::AdamParams p{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
+  nn::adam_update(static_cast<int64_t>(a[0].length), a[0].data, a[1].data, a[2].data, a[3].data, p, a[4].data, a[5].data,
+                  a[6].data);
+  return env.Undefined();
+}
+
+Napi::Value GemmForceAvx512Kernel(const Napi::CallbackInfo& info) {
+  nn::gemm_force_avx512_kernel(static_cast<int>(napi::integer(info, 0, "choice", 0, 2)));
+  return Napi::String::New(info.Env(), nn::gemm_kernel_name());
+}
+
 Napi::Value GemmKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), nn::gemm_kernel_name()); }
 
 }  // namespace
@@ -316,6 +345,8 @@ void register_nn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnBinary", Napi::Function::New(env, Binary));
   exports.Set("nnReduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("nnRetainFreedMemory", Napi::Function::New(env, RetainFreedMemory));
+  exports.Set("nnAdamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("nnGemmForceAvx512Kernel", Napi::Function::New(env, GemmForceAvx512Kernel));
   exports.Set("nnGemmKernel", Napi::Function::New(env, GemmKernel));
 }
 

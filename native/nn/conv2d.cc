@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/threadpool.h"
+#include "nn/workspace.h"
+
 namespace acr {
 namespace nn {
 namespace {
@@ -60,72 +63,6 @@ class Im2colRows final : public PackSource {
   const float* x_;
 };
 
-// Backprop-input A: rows (n, ih, iw), depth (kh, kw, co): dy[n, oh, ow, co] where
-// oh*sh = ih + pt - kh*dh (zero when not a whole output position).
-class GradRows final : public PackSource {
- public:
-  GradRows(const ConvShape& s, const float* dy) : s_(s), dy_(dy) {}
-  void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override {
-    const ConvShape& s = s_;
-    for (int64_t p0 = 0; p0 < ni; p0 += w) {
-      const int rows = static_cast<int>(std::min<int64_t>(w, ni - p0));
-      float* d = dst + (p0 / w) * nk * w;
-      for (int r = 0; r < rows; ++r) {
-        const int64_t m = i0 + p0 + r;
-        const int64_t n = m / (s.H * s.W), ih = (m / s.W) % s.H, iw = m % s.W;
-        int64_t co = k0 % s.OC, kw = (k0 / s.OC) % s.KW, kh = k0 / (s.OC * s.KW);
-        for (int64_t kk = 0; kk < nk;) {
-          const int64_t seg = std::min(s.OC - co, nk - kk);
-          const int64_t th = ih + s.pt - kh * s.dh, tw = iw + s.pl - kw * s.dw;
-          const float* src = nullptr;
-          if (th >= 0 && tw >= 0 && th % s.sh == 0 && tw % s.sw == 0) {
-            const int64_t oh = th / s.sh, ow = tw / s.sw;
-            if (oh < s.OH && ow < s.OW) src = dy_ + ((n * s.OH + oh) * s.OW + ow) * s.OC + co;
-          }
-          put_run(d, w, r, kk, src, seg);
-          kk += seg;
-          co = 0;
-          if (++kw == s.KW) kw = 0, ++kh;
-        }
-      }
-      zero_tail(d, w, rows, nk);
-    }
-  }
-
- private:
-  const ConvShape& s_;
-  const float* dy_;
-};
-
-// Backprop-input B (read as rows ci, depth (kh, kw, co)): f[kh, kw, ci, co].
-class FilterByInput final : public PackSource {
- public:
-  FilterByInput(const ConvShape& s, const float* f) : s_(s), f_(f) {}
-  void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override {
-    const ConvShape& s = s_;
-    for (int64_t p0 = 0; p0 < ni; p0 += w) {
-      const int rows = static_cast<int>(std::min<int64_t>(w, ni - p0));
-      float* d = dst + (p0 / w) * nk * w;
-      for (int r = 0; r < rows; ++r) {
-        const int64_t ci = i0 + p0 + r;
-        int64_t co = k0 % s.OC, tap = k0 / s.OC;
-        for (int64_t kk = 0; kk < nk;) {
-          const int64_t seg = std::min(s.OC - co, nk - kk);
-          put_run(d, w, r, kk, f_ + (tap * s.C + ci) * s.OC + co, seg);
-          kk += seg;
-          co = 0;
-          ++tap;
-        }
-      }
-      zero_tail(d, w, rows, nk);
-    }
-  }
-
- private:
-  const ConvShape& s_;
-  const float* f_;
-};
-
 // Backprop-filter A: rows (kh, kw, ci), depth (n, oh, ow): x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, ci].
 class Im2colCols final : public PackSource {
  public:
@@ -180,12 +117,43 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* f, float* y
 }
 
 void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* f, float* dx) {
-  const int64_t M = s.N * s.H * s.W, K = s.KH * s.KW * s.OC;
   if (is_pointwise(s)) {
-    gemm(M, s.C, K, StridedSource(dy, s.OC, 1), StridedSource(f, s.OC, 1), dx, s.C, false);
-  } else {
-    gemm(M, s.C, K, GradRows(s, dy), FilterByInput(s, f), dx, s.C, false);
+    gemm(s.N * s.H * s.W, s.C, s.OC, StridedSource(dy, s.OC, 1), StridedSource(f, s.OC, 1), dx, s.C, false);
+    return;
   }
+  // GEMM then col2im: dcol[(oh, ow), (kh, kw, ci)] = dy[(oh, ow), :] . f[kh, kw, ci, :], scattered
+  // into dx. Unlike a gather over dx (implicit GEMM on a zero-stuffed dy) it wastes nothing on
+  // strides, and its GEMM is wide (KH*KW*C) even when C is 3. Images run in parallel, each
+  // scattering only into its own dx.
+  const int64_t KK = s.KH * s.KW * s.C, P = s.OH * s.OW;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(P, (int64_t(1) << 18) / std::max<int64_t>(1, KK)));
+  const StridedSource bt(f, s.OC, 1);  // Bt((kh, kw, ci), co) = f[kh, kw, ci, co]
+  parallel_for(s.N, 1, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n) {
+      float* dxn = dx + n * s.H * s.W * s.C;
+      std::fill(dxn, dxn + s.H * s.W * s.C, 0.f);
+      for (int64_t p0 = 0; p0 < P; p0 += chunk) {
+        const int64_t rows = std::min(chunk, P - p0);
+        float* col = scratch(Slot::Col, static_cast<size_t>(rows * KK));
+        gemm(rows, KK, s.OC, StridedSource(dy + (n * P + p0) * s.OC, s.OC, 1), bt, col, KK, false);
+        for (int64_t p = p0; p < p0 + rows; ++p) {
+          const int64_t oh = p / s.OW, ow = p % s.OW;
+          const float* cp = col + (p - p0) * KK;
+          for (int64_t kh = 0; kh < s.KH; ++kh) {
+            const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
+            if (ih < 0 || ih >= s.H) continue;
+            for (int64_t kw = 0; kw < s.KW; ++kw) {
+              const int64_t iw = ow * s.sw - s.pl + kw * s.dw;
+              if (iw < 0 || iw >= s.W) continue;
+              float* __restrict d = dxn + (ih * s.W + iw) * s.C;
+              const float* __restrict c = cp + (kh * s.KW + kw) * s.C;
+              for (int64_t ci = 0; ci < s.C; ++ci) d[ci] += c[ci];
+            }
+          }
+        }
+      }
+    }
+  });
 }
 
 void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy, float* df) {

@@ -1,6 +1,7 @@
 // NHWC 2-D convolution and its two gradients, all as (implicit) GEMMs on nn::gemm.
 // 1x1 / stride 1 / no padding convolutions are plain GEMMs on the tensors as they are; the
-// others feed im2col rows into GEMM packing without materialising the im2col matrix.
+// others feed im2col rows into GEMM packing without materialising the im2col matrix (forward,
+// filter gradient) or scatter a GEMM's columns back into the image (col2im, input gradient).
 #pragma once
 
 #include "nn/conv_shape.h"

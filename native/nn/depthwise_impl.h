@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <vector>
 
 #include "common/threadpool.h"
 #include "nn/depthwise.h"
@@ -12,32 +13,57 @@ namespace acr {
 namespace nn {
 namespace {
 
+// o[c] = sum over taps t of a[t][c] * b[t][c], c in [0, C). Channels go in blocks of 16 whose
+// sums stay in registers across all taps (one store per output instead of one per tap).
+inline void tap_sum(int64_t C, int nt, const float* const* a, const float* const* b, float* __restrict o) {
+  int64_t c = 0;
+  for (; c + 16 <= C; c += 16) {
+    float acc[16] = {};
+    for (int t = 0; t < nt; ++t) {
+      const float* __restrict at = a[t] + c;
+      const float* __restrict bt = b[t] + c;
+      for (int j = 0; j < 16; ++j) acc[j] += at[j] * bt[j];
+    }
+    for (int j = 0; j < 16; ++j) o[c + j] = acc[j];
+  }
+  for (; c < C; ++c) {
+    float acc = 0.f;
+    for (int t = 0; t < nt; ++t) acc += a[t][c] * b[t][c];
+    o[c] = acc;
+  }
+}
+
 // Rows per task so each task does at least ~64k multiply-adds.
 inline int64_t row_grain(int64_t work_per_row) { return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, work_per_row)); }
 
 void dw_forward(const ConvShape& s, const float* x, const float* f, float* y, const Epilogue& ep) {
   const int64_t C = s.C, OC = s.OC, mult = OC / C;
   parallel_for(s.N * s.OH, row_grain(s.OW * s.KH * s.KW * OC), [&](int64_t b, int64_t e) {
+    thread_local std::vector<const float*> xs, fs;
+    xs.resize(s.KH * s.KW);
+    fs.resize(s.KH * s.KW);
     for (int64_t row = b; row < e; ++row) {
       const int64_t n = row / s.OH, oh = row % s.OH;
       for (int64_t ow = 0; ow < s.OW; ++ow) {
         float* __restrict o = y + (row * s.OW + ow) * OC;
-        for (int64_t c = 0; c < OC; ++c) o[c] = 0.f;
+        int nt = 0;  // the taps inside the input, in (kh, kw) order
         for (int64_t kh = 0; kh < s.KH; ++kh) {
           const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
           if (ih < 0 || ih >= s.H) continue;
           for (int64_t kw = 0; kw < s.KW; ++kw) {
             const int64_t iw = ow * s.sw - s.pl + kw * s.dw;
             if (iw < 0 || iw >= s.W) continue;
-            const float* __restrict xi = x + ((n * s.H + ih) * s.W + iw) * C;
-            const float* __restrict fi = f + (kh * s.KW + kw) * OC;
-            if (mult == 1) {
-              for (int64_t c = 0; c < C; ++c) o[c] += xi[c] * fi[c];
-            } else {
-              for (int64_t c = 0; c < C; ++c)
-                for (int64_t q = 0; q < mult; ++q) o[c * mult + q] += xi[c] * fi[c * mult + q];
-            }
+            xs[nt] = x + ((n * s.H + ih) * s.W + iw) * C;
+            fs[nt++] = f + (kh * s.KW + kw) * OC;
           }
+        }
+        if (mult == 1) {
+          tap_sum(C, nt, xs.data(), fs.data(), o);
+        } else {
+          for (int64_t c = 0; c < OC; ++c) o[c] = 0.f;
+          for (int t = 0; t < nt; ++t)
+            for (int64_t c = 0; c < C; ++c)
+              for (int64_t q = 0; q < mult; ++q) o[c * mult + q] += xs[t][c] * fs[t][c * mult + q];
         }
       }
       if (ep.bias || ep.act != Act::Linear) apply_epilogue(y + row * s.OW * OC, OC, s.OW, OC, 0, ep);
@@ -49,11 +75,14 @@ void dw_backprop_input(const ConvShape& s, const float* dy, const float* f, floa
   const int64_t C = s.C, OC = s.OC, mult = OC / C;
   parallel_for(s.N * s.H, row_grain(s.W * s.KH * s.KW * OC / std::max<int64_t>(1, s.sh * s.sw)),
                [&](int64_t b, int64_t e) {
+    thread_local std::vector<const float*> gs, fs;
+    gs.resize(s.KH * s.KW);
+    fs.resize(s.KH * s.KW);
     for (int64_t row = b; row < e; ++row) {
       const int64_t n = row / s.H, ih = row % s.H;
       for (int64_t iw = 0; iw < s.W; ++iw) {
         float* __restrict d = dx + (row * s.W + iw) * C;
-        for (int64_t c = 0; c < C; ++c) d[c] = 0.f;
+        int nt = 0;  // output positions this input feeds, with their taps
         for (int64_t kh = 0; kh < s.KH; ++kh) {
           const int64_t th = ih + s.pt - kh * s.dh;
           if (th < 0 || th % s.sh != 0 || th / s.sh >= s.OH) continue;
@@ -61,18 +90,18 @@ void dw_backprop_input(const ConvShape& s, const float* dy, const float* f, floa
           for (int64_t kw = 0; kw < s.KW; ++kw) {
             const int64_t tw = iw + s.pl - kw * s.dw;
             if (tw < 0 || tw % s.sw != 0 || tw / s.sw >= s.OW) continue;
-            const int64_t ow = tw / s.sw;
-            const float* __restrict g = dy + ((n * s.OH + oh) * s.OW + ow) * OC;
-            const float* __restrict fi = f + (kh * s.KW + kw) * OC;
-            if (mult == 1) {
-              for (int64_t c = 0; c < C; ++c) d[c] += g[c] * fi[c];
-            } else {
-              for (int64_t c = 0; c < C; ++c) {
-                float acc = 0.f;
-                for (int64_t q = 0; q < mult; ++q) acc += g[c * mult + q] * fi[c * mult + q];
-                d[c] += acc;
-              }
-            }
+            gs[nt] = dy + ((n * s.OH + oh) * s.OW + tw / s.sw) * OC;
+            fs[nt++] = f + (kh * s.KW + kw) * OC;
+          }
+        }
+        if (mult == 1) {
+          tap_sum(C, nt, gs.data(), fs.data(), d);
+        } else {
+          for (int64_t c = 0; c < C; ++c) {
+            float acc = 0.f;
+            for (int t = 0; t < nt; ++t)
+              for (int64_t q = 0; q < mult; ++q) acc += gs[t][c * mult + q] * fs[t][c * mult + q];
+            d[c] = acc;
           }
         }
       }

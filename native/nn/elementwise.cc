@@ -1,6 +1,7 @@
 #include "nn/elementwise.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "common/threadpool.h"
@@ -154,6 +155,20 @@ void reduce_sum(int64_t outer, int64_t mid, int64_t inner, const float* x, float
     for (int64_t t = 0; t < parts; ++t) s += partial[t * outer * inner + j];
     out[j] = s * scale;
   }
+}
+
+void adam_update(int64_t n, const float* p, const float* g, const float* m, const float* v, const AdamParams& a,
+                 float* p_out, float* m_out, float* v_out) {
+  parallel_for(n, 16384, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float gi = g[i];
+      const float nm = m[i] * a.b1 + gi * a.c1;
+      const float nv = v[i] * a.b2 + (gi * gi) * a.c2;
+      m_out[i] = nm;
+      v_out[i] = nv;
+      p_out[i] = (nm / a.d1) / (std::sqrt(nv / a.d2) + a.eps) * a.nlr + p[i];
+    }
+  });
 }
 
 }  // namespace nn

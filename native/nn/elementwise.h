@@ -19,5 +19,14 @@ void binary(BinaryOp op, int rank, const int64_t* out_shape, const float* a, con
 // x viewed as [outer, mid, inner]: out[o, i] = scale * sum_m x[o, m, i].
 void reduce_sum(int64_t outer, int64_t mid, int64_t inner, const float* x, float scale, float* out);
 
+// One Adam step for n parameters, in the exact float32 operation order of tfjs' AdamOptimizer:
+// m' = m*b1 + g*c1; v' = v*b2 + g*g*c2; p' = (m'/d1) / (sqrt(v'/d2) + eps) * nlr + p, with
+// c = 1 - b, d = 1 - b^t and nlr = -learning rate (all rounded to float32 by the caller).
+struct AdamParams {
+  float b1, c1, b2, c2, d1, d2, eps, nlr;
+};
+void adam_update(int64_t n, const float* p, const float* g, const float* m, const float* v, const AdamParams& a,
+                 float* p_out, float* m_out, float* v_out);
+
 }  // namespace nn
 }  // namespace acr

@@ -27,6 +27,9 @@ class PackSource {
  public:
   virtual ~PackSource() = default;
   virtual void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const = 0;
+  // When X is a plain strided matrix with one unit stride (X(i, k) = p[i*si + k*sk], si or sk
+  // equal to 1), its pointer and strides, so the micro-kernel can read A in place; else null.
+  virtual const float* strided(int64_t* si, int64_t* sk) const { return nullptr; }
 };
 
 // X(i, k) = p[i*rs + k*cs].
@@ -34,6 +37,11 @@ class StridedSource final : public PackSource {
  public:
   StridedSource(const float* p, int64_t rs, int64_t cs) : p_(p), rs_(rs), cs_(cs) {}
   void pack(int64_t i0, int64_t ni, int64_t k0, int64_t nk, int w, float* dst) const override;
+  const float* strided(int64_t* si, int64_t* sk) const override {
+    *si = rs_;
+    *sk = cs_;
+    return rs_ == 1 || cs_ == 1 ? p_ : nullptr;
+  }
 
  private:
   const float* p_;
@@ -50,6 +58,10 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const floa
 
 // Applies the epilogue to a rows x cols block of C whose first column is global column n0.
 void apply_epilogue(float* C, int64_t ldc, int64_t rows, int64_t cols, int64_t n0, const Epilogue& ep);
+
+// At the AVX-512 level the faster of the AVX-512 and AVX2 kernels is measured once and used;
+// this overrides it (0 measured, 1 AVX-512, 2 AVX2), for tests and benchmarks.
+void gemm_force_avx512_kernel(int choice);
 
 // Name of the micro-kernel in force ("avx512-14x32", ...), for info and benchmarks.
 const char* gemm_kernel_name();

@@ -10,7 +10,10 @@ namespace {
 
 constexpr int MR = 14, NR = 32;
 
-void kernel_14x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+// A(i, k) = a[i*si + k*sk]; UNIT_I: si == 1 (packed panels, column-major A), else sk == 1.
+template <bool UNIT_I>
+void kernel_14x32_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, float* c, int64_t ldc,
+                       bool accumulate) {
   __m512 acc[MR][2];
 #pragma GCC unroll 14
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -19,11 +22,11 @@ void kernel_14x32(int64_t kc, const float* a, const float* b, float* c, int64_t 
     __builtin_prefetch(b + 8 * NR);
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const __m512 ai = _mm512_set1_ps(UNIT_I ? a[i] : a[i * si]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
-    a += MR;
+    a += UNIT_I ? sk : 1;
     b += NR;
   }
 #pragma GCC unroll 14
@@ -36,6 +39,12 @@ void kernel_14x32(int64_t kc, const float* a, const float* b, float* c, int64_t 
     _mm512_storeu_ps(ci, acc[i][0]);
     _mm512_storeu_ps(ci + 16, acc[i][1]);
   }
+}
+
+void kernel_14x32(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, float* c, int64_t ldc,
+                  bool accumulate) {
+  if (si == 1) kernel_14x32_impl<true>(kc, a, 1, sk, b, c, ldc, accumulate);
+  else kernel_14x32_impl<false>(kc, a, si, 1, b, c, ldc, accumulate);
 }
 
 }  // namespace

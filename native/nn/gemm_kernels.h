@@ -1,4 +1,6 @@
-// Micro-kernels: C[MR x NR] (+)= sum_k a[k*MR + i] * b[k*NR + j], a and b packed panels.
+// Micro-kernels: C[MR x NR] (+)= sum_k A(i, k) * b[k*NR + j], b a packed panel and
+// A(i, k) = a[i*si + k*sk]: a packed panel (si 1, sk MR) or A read in place, row-major (si lda,
+// sk 1) or column-major (si 1, sk lda). Either si or sk is 1.
 #pragma once
 
 #include <cstdint>
@@ -6,7 +8,8 @@
 namespace acr {
 namespace nn {
 
-using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+using MicroKernel = void (*)(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, float* c,
+                             int64_t ldc, bool accumulate);
 
 struct KernelInfo {
   MicroKernel fn;

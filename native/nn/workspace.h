@@ -8,7 +8,7 @@
 namespace acr {
 namespace nn {
 
-enum class Slot { PackA = 0, PackB = 1, Partial = 2, Tile = 3, Count = 4 };
+enum class Slot { PackA = 0, PackB = 1, Partial = 2, Tile = 3, Edge = 4, Col = 5, Count = 6 };
 
 // A buffer of at least n floats owned by the calling thread, valid until the next call with
 // the same slot on the same thread. Contents are unspecified.
