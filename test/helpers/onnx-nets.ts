@@ -109,18 +109,6 @@ export function randomizeWeights(model: tf.LayersModel, seed: number): void {
   }
 }
 
-/**
- * Gives the 'landmarks' head a trained-like scale: lib/model starts it near zero (outputs
- * ~0.004), which would make an absolute parity tolerance meaningless.
- */
-export function randomizeHead(model: tf.LayersModel, seed: number): void {
-  const r = rng(seed);
-  const head = model.getLayer('landmarks');
-  const [k, b] = head.getWeights();
-  const limit = Math.sqrt(6 / (k.shape[0] + k.shape[1]));
-  head.setWeights([tf.tensor2d(Array.from({ length: k.size }, () => r(-limit, limit)), k.shape as [number, number]), tf.tensor1d(Array.from({ length: b.size }, () => r(-0.1, 0.1)))]);
-}
-
 /** A random NHWC batch with values in the network's input range [-1, 1]. */
 export function randomImages(n: number, size: number, seed: number): Float32Array {
   const r = rng(seed);
