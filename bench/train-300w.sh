@@ -8,17 +8,18 @@
 #   bench/train-300w.sh stop      # SIGINT: finishes the step, writes the checkpoint, exits 130
 #   bench/train-300w.sh eval      # acr eval --run $OUT (also runs by itself when training completes)
 #
-# Settings (environment): LOSS=acr OUT=runs/300w-$LOSS EPOCHS=40 SIZE=96 WIDTH=0.5 BATCH=32 LR=1e-3
+# Settings (environment): LOSS=acr OUT=runs/300w-$LOSS EPOCHS=30 SIZE=96 WIDTH=0.5 BATCH=32 LR=1e-3
 # SEED=0 VAL=0.1 WORKERS=1 LIMIT=0 (all faces) DATA=../shared/data/300w/train COMPARE=<other eval dirs, comma-separated>.
 # Sizing (measured 2026-11-29 on the 2-core dev VM, shared with other jobs, native kernels, batch 32):
-# MobileNetV2 x0.5 at 96 px trains at ~26 images/s (x1.0 at 96: ~19, x0.5 at 128: ~16, x1.0 at 224: ~3);
-# 1,811 training faces = 56 steps an epoch = ~70 s + ~5 s validation, so 40 epochs take ~50 minutes.
+# a bare MobileNetV2 x0.5 step at 96 px runs ~26 images/s (x1.0 at 96: ~19, x0.5 at 128: ~16, x1.0 at
+# 224: ~3; bench/train-step.ts); the whole pipeline (data, ACR, Adam) ran 18 images/s under load 17.
+# 1,811 training faces = 56 steps an epoch = 70-100 s + ~5 s validation: 30 epochs take 40-55 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LOSS=${LOSS:-acr}
 OUT=${OUT:-runs/300w-$LOSS}
-EPOCHS=${EPOCHS:-40}
+EPOCHS=${EPOCHS:-30}
 SIZE=${SIZE:-96}
 WIDTH=${WIDTH:-0.5}
 BATCH=${BATCH:-32}
