@@ -70,13 +70,13 @@ export function forwardMacs(model: tf.LayersModel): number {
     const out = layer.outputShape as number[];
     const cfg = layer.getConfig();
     if (layer.getClassName() === 'Conv2D') {
-      const w = layer.getWeights()[0].shape;
+      const w = layer.getWeights()[0].shape as number[];
       macs += out[1] * out[2] * out[3] * w[0] * w[1] * w[2];
     } else if (layer.getClassName() === 'DepthwiseConv2D') {
-      const w = layer.getWeights()[0].shape;
+      const w = layer.getWeights()[0].shape as number[];
       macs += out[1] * out[2] * out[3] * w[0] * w[1];
     } else if (layer.getClassName() === 'Dense') {
-      macs += (cfg.units as number) * (layer.getWeights()[0].shape[0]);
+      macs += (cfg.units as number) * (layer.getWeights()[0].shape[0] as number);
     }
   }
   return macs;

@@ -3,7 +3,14 @@
  * stock tfjs cpu, tfjs wasm (where it can train), tfjs cpu + the native kernels, and the
  * libtorch peer (bench/libtorch/, when built). Each run is its own child process.
  *
- *   npm run bench:train [-- --quick] [-- --stock-limit 300]
+ *   npm run bench:train [-- --quick] [-- --stock 0.5x112,1x112] [-- --stock-limit 1200]
+ *                       [-- --parts native,stock,wasm,libtorch]
+ *
+ * --parts runs only some of the columns and keeps the others from an existing
+ * bench/results/train.json (each entry records when it was measured): the stock step takes
+ * long enough on a shared machine that it is worth measuring once.
+ * The stock cpu kernels take minutes per step (the MobileNetV2 0.5/112 step alone is several
+ * CPU minutes), so stock runs one step, and by default only for 0.5x112 (--stock picks others).
  *
  * Wall-clock ms per step (median), CPU ms per step (the machine is shared: CPU time shows
  * what the step costs when others also run), images/s, achieved GFLOP/s against the GEMM
@@ -65,22 +72,28 @@ async function child(kind: string, width: number, size: number, steps: number): 
 }
 
 async function peakChild(): Promise<ChildResult> {
-  const { sgemm, gemmKernelName } = await import('../lib/kernels/nn');
+  const { sgemm, gemmKernelName, setGemmKernel } = await import('../lib/kernels/nn');
   const { setIsa, info } = await import('../lib/info');
   const n = 2048;
   const a = new Float32Array(n * n).map(() => Math.random()), b = new Float32Array(n * n).map(() => Math.random());
   const out: ChildResult = { threads: info().threads };
   for (const isa of ['avx512', 'avx2'] as const) {
     if (setIsa(isa) !== isa) continue;
+    setGemmKernel(isa); // each ISA's own micro-kernel (the AVX-512 level may otherwise pick AVX2's)
     sgemm(a, b, n, n, n);
-    let best = Infinity;
+    let best = Infinity, bestCpu = Infinity;
     for (let r = 0; r < 4; r++) {
-      const t0 = performance.now();
+      const c0 = process.cpuUsage(), t0 = performance.now();
       sgemm(a, b, n, n, n);
       best = Math.min(best, performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000);
     }
-    out[isa] = { kernel: gemmKernelName(), gflops: (2 * n ** 3) / best / 1e6 };
+    // gflops: wall clock, all threads; gflopsPerCore: per CPU-second (robust to a shared machine).
+    out[isa] = { kernel: gemmKernelName(), gflops: (2 * n ** 3) / best / 1e6, gflopsPerCore: (2 * n ** 3) / bestCpu / 1e6 };
   }
+  setGemmKernel('auto');
+  out.autoKernel = gemmKernelName();
   return out;
 }
 
@@ -133,12 +146,27 @@ function runLibtorch(bin: string, width: number, size: number, steps: number, li
 
 async function parent(): Promise<void> {
   const quick = flag('--quick');
-  const stockLimit = opt('--stock-limit', 420);
+  const stockLimit = opt('--stock-limit', 1200);
+  const si = args.indexOf('--stock');
+  const stockConfigs = new Set((si >= 0 ? args[si + 1] : '0.5x112').split(',').map((c) => c.trim()));
   const configs: Array<[number, number]> = quick ? [[0.5, 112]] : [[0.5, 112], [1.0, 112], [0.5, 224], [1.0, 224]];
+  const pi = args.indexOf('--parts');
+  const parts = new Set((pi >= 0 ? args[pi + 1] : 'native,stock,wasm,libtorch').split(','));
+  const resultsFile = path.join(__dirname, 'results', 'train.json');
+  // Read when needed (another part may finish while this one runs).
+  const previousRow = (width: number, size: number): Record<string, unknown> | undefined => {
+    const previous = fs.existsSync(resultsFile)
+      ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { rows: Array<Record<string, unknown>> }).rows : [];
+    return previous.find((r) => r.width === width && r.size === size);
+  };
+  const kept = (width: number, size: number, part: string) =>
+    previousRow(width, size)?.[part] as Record<string, unknown> | undefined;
   const ghz = cpuGhz();
   const cores = os.cpus().length;
   const peak = runChild(['peak'], 300);
-  const measuredPeak = Math.max(...['avx512', 'avx2'].map((k) => (peak[k] as { gflops: number } | undefined)?.gflops ?? 0));
+  const peakOf = (field: 'gflops' | 'gflopsPerCore') =>
+    Math.max(...['avx512', 'avx2'].map((k) => (peak[k] as Record<string, number> | undefined)?.[field] ?? 0));
+  const measuredPeak = peakOf('gflops'), measuredPeakPerCore = peakOf('gflopsPerCore');
   // Zen 4 / most AVX-512 x86: 2 FMA pipes x 8 fp32 lanes (AVX-512 is double-pumped on Zen 4) x 2 flops.
   const theoreticalPeak = cores * 32 * ghz;
   console.log(`machine: ${os.cpus()[0].model}, ${cores} cores @ ${ghz.toFixed(2)} GHz nominal; ` +
@@ -146,49 +174,78 @@ async function parent(): Promise<void> {
   const torch = libtorchBinary();
   const rows: Array<Record<string, unknown>> = [];
   for (const [width, size] of configs) {
-    const native = runChild(['native', String(width), String(size), '3'], 900);
-    // The stock cpu kernels take minutes per step at these sizes: one step, within a limit.
-    const stock = flag('--no-stock') ? { error: 'skipped (--no-stock)' } : runChild(['cpu', String(width), String(size), '1'], stockLimit);
-    const wasm = runChild(['wasm', String(width), String(size), '1'], 300);
-    const lt = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
-    const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: native.gflop };
-    for (const [name, r] of [['native', native], ['stock', stock], ['wasm', wasm], ['libtorch', lt]] as const) {
-      if (r.ms && r.ms.length) {
+    const measuredAt = new Date().toISOString();
+    const results: Record<string, ChildResult | Record<string, unknown>> = {};
+    if (parts.has('native')) results.native = runChild(['native', String(width), String(size), '3'], 900);
+    if (parts.has('stock')) {
+      results.stock = stockConfigs.has(`${width}x${size}`) ? runChild(['cpu', String(width), String(size), '1'], stockLimit)
+        : { error: 'not run: minutes per step (see --stock)' };
+    }
+    if (parts.has('wasm')) results.wasm = runChild(['wasm', String(width), String(size), '1'], 300);
+    if (parts.has('libtorch')) {
+      results.libtorch = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
+    }
+    const gflop = Object.values(results).map((r) => (r as ChildResult).gflop).find((g) => g)
+      ?? (previousRow(width, size)?.gflopPerStep as number | undefined);
+    const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: gflop };
+    for (const name of ['native', 'stock', 'wasm', 'libtorch']) {
+      const r = results[name] as ChildResult | undefined;
+      if (!r) {
+        row[name] = undefined; // filled from the results file when writing
+      } else if (r.ms && r.ms.length) {
         const ms = median(r.ms);
+        const cpu = r.cpuMs ? median(r.cpuMs) : undefined;
         row[name] = {
-          msPerStep: ms, cpuMsPerStep: r.cpuMs ? median(r.cpuMs) : undefined, imagesPerS: (BATCH * 1000) / ms,
-          gflops: native.gflop ? (native.gflop * 1000) / ms : undefined, steps: r.ms.length,
+          msPerStep: ms, cpuMsPerStep: cpu, imagesPerS: (BATCH * 1000) / ms,
+          gflops: gflop ? (gflop * 1000) / ms : undefined,
+          gflopsPerCore: gflop && cpu ? (gflop * 1000) / cpu : undefined, steps: r.ms.length, measuredAt,
           ...(r.threads ? { threads: r.threads } : {}),
         };
       } else {
-        row[name] = { error: r.error };
+        row[name] = { error: r.error, measuredAt };
       }
     }
-    const ms = (k: string) => (row[k] as { msPerStep?: number }).msPerStep;
-    if (ms('native') && ms('stock')) row.speedupVsStock = ms('stock')! / ms('native')!;
-    if (ms('native') && ms('libtorch')) row.ratioToLibtorch = ms('native')! / ms('libtorch')!;
     rows.push(row);
+  }
+  for (const row of rows) {
+    for (const name of ['native', 'stock', 'wasm', 'libtorch']) {
+      row[name] ??= kept(row.width as number, row.size as number, name) ?? { error: 'not measured' };
+    }
+    const ms = (k: string) => (row[k] as { msPerStep?: number }).msPerStep;
+    const cpu = (k: string) => (row[k] as { cpuMsPerStep?: number }).cpuMsPerStep;
+    if (ms('native') && ms('stock')) {
+      row.speedupVsStock = ms('stock')! / ms('native')!;
+      row.speedupVsStockCpu = cpu('stock')! / cpu('native')!;
+    }
+    if (ms('native') && ms('libtorch')) {
+      row.ratioToLibtorch = ms('native')! / ms('libtorch')!;
+      row.ratioToLibtorchCpu = cpu('native')! / cpu('libtorch')!;
+    }
     console.log(JSON.stringify(row));
   }
   const fmt = (v: unknown) => {
-    const r = v as { msPerStep?: number; error?: string };
-    return r.msPerStep ? r.msPerStep.toFixed(0) : `- (${r.error})`;
+    const r = v as { msPerStep?: number; cpuMsPerStep?: number; error?: string; threads?: number };
+    return r.msPerStep ? `${r.msPerStep.toFixed(0)} (${r.cpuMsPerStep?.toFixed(0)})${r.threads ? ` ${r.threads}t` : ''}` : `- (${r.error})`;
   };
-  console.log('\n| width | input | native ms/step (cpu ms) | img/s | GFLOP/s (% of measured peak) | stock cpu ms/step | speed-up | wasm | libtorch ms/step | native/libtorch |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const x2 = (a: unknown, b: unknown) => (a ? `${(a as number).toFixed(1)}x (${(b as number).toFixed(1)}x)` : '-');
+  console.log(`\nms per step: wall (CPU of all threads); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cores} cores`);
+  console.log('| width | input | native | img/s | GFLOP/s wall (% of theoretical) | GFLOP/s per CPU-s (% of GEMM per core) | stock cpu | stock/native | wasm | libtorch | native/libtorch |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    const n = r.native as { msPerStep?: number; cpuMsPerStep?: number; imagesPerS?: number; gflops?: number };
-    console.log(`| ${r.width} | ${r.size} | ${fmt(r.native)}${n.cpuMsPerStep ? ` (${n.cpuMsPerStep.toFixed(0)})` : ''} | ` +
-      `${n.imagesPerS?.toFixed(1) ?? '-'} | ${n.gflops ? `${n.gflops.toFixed(1)} (${((100 * n.gflops) / measuredPeak).toFixed(0)}%)` : '-'} | ` +
-      `${fmt(r.stock)} | ${r.speedupVsStock ? `${(r.speedupVsStock as number).toFixed(1)}x` : '-'} | ${fmt(r.wasm)} | ` +
-      `${fmt(r.libtorch)} | ${r.ratioToLibtorch ? (r.ratioToLibtorch as number).toFixed(2) : '-'} |`);
+    const n = r.native as { imagesPerS?: number; gflops?: number; gflopsPerCore?: number };
+    console.log(`| ${r.width} | ${r.size} | ${fmt(r.native)} | ${n.imagesPerS?.toFixed(1) ?? '-'} | ` +
+      `${n.gflops ? `${n.gflops.toFixed(1)} (${((100 * n.gflops) / theoreticalPeak).toFixed(0)}%)` : '-'} | ` +
+      `${n.gflopsPerCore ? `${n.gflopsPerCore.toFixed(1)} (${((100 * n.gflopsPerCore) / measuredPeakPerCore).toFixed(0)}%)` : '-'} | ` +
+      `${fmt(r.stock)} | ${x2(r.speedupVsStock, r.speedupVsStockCpu)} | ${fmt(r.wasm)} | ${fmt(r.libtorch)} | ` +
+      `${r.ratioToLibtorch ? `${(r.ratioToLibtorch as number).toFixed(2)} (${(r.ratioToLibtorchCpu as number).toFixed(2)})` : '-'} |`);
   }
   const out = {
     date: new Date().toISOString(), machine: { cpu: os.cpus()[0].model, cores, nominalGhz: ghz, load: os.loadavg() },
-    peak: { ...peak, measuredGflops: measuredPeak, theoreticalGflops: theoreticalPeak }, rows,
+    peak: { ...peak, measuredGflops: measuredPeak, measuredGflopsPerCore: measuredPeakPerCore, theoreticalGflops: theoreticalPeak },
+    rows,
   };
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, 'results', 'train.json'), JSON.stringify(out, null, 2) + '\n');
+  fs.writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
   console.log('\nwrote bench/results/train.json');
 }
 

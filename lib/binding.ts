@@ -122,7 +122,7 @@ export interface NativeBinding {
     cov: Float64Array,
     device?: AsmDevice,
   ): 'cpu' | 'cuda';
-  /** Eigenvalues (descending) and unit eigenvectors (rows of `vectors`) of the symmetric part of a (n x n). */
+  /** Eigenvalues (descending) and unit eigenvectors (rows of `vectors`, which may be `a` itself) of the symmetric part of a (n x n). */
   asmEigh(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): void;
   /** Smooth-Face of each row of x into out (same element type; may be x itself). */
   asmSmooth(

@@ -47,3 +47,4 @@ export { modelCard, modelCardFromRun, LICENCE_300W } from './onnx/model-card';
 export type { ModelCardInput, ModelCardMetric, RunCardOptions } from './onnx/model-card';
 export { PRETRAINED_NAME, pretrainedModelPath } from './onnx/pretrained';
 // ---- end onnx family ----
+export * as kernels from './kernels';

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { AsmModel, fitAsm, info, schedule, setIsa, setNumThreads } from '../lib/index';
+import { call } from '../lib/binding';
 import { asmEigh, asmMeanCov, asmPhi, asmSmooth } from '../lib/kernels/asm';
 import { gaussian, maxAbs, maxAbsDiff, meanCov, phiRef, randomOrthogonal, rng, smoothRef, withSpectrum } from './helpers/asm-ref';
 
@@ -109,6 +110,13 @@ t.test('eigh: closed forms and edge cases', async (t) => {
     t.ok(Math.abs(big.values[0] / (3 * s) - 1) < 1e-14 && Math.abs(big.values[1] / s - 1) < 1e-14, `entries of size ${s}`);
   }
   t.throws(() => asmEigh(Float64Array.of(1, NaN, NaN, 1), 2), { code: 'ERR_RANGE' });
+  // In place (vectors written over a), as fitAsm does.
+  const m9 = withSpectrum(randomOrthogonal(9, rng(3)), [9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  const ref = asmEigh(m9, 9);
+  const vals9 = new Float64Array(9);
+  call((nb) => nb.asmEigh(m9, 9, vals9, m9));
+  t.same(Array.from(m9), Array.from(ref.vectors), 'in place equals out of place');
+  t.same(Array.from(vals9), Array.from(ref.values));
 });
 
 t.test('covariance equals the two-pass reference (float32/float64 input, ISAs, threads)', async (t) => {

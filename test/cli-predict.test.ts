@@ -87,6 +87,24 @@ t.test('predict: JSON and overlay, same numbers as the library', async (t) => {
   t.equal(text.out.split('\n').length, 5, 'a header and one line per landmark');
 });
 
+t.test('predict: EXIF orientation is applied, points refer to the upright photo', async (t) => {
+  // The same picture stored sideways with orientation 6 (rotate 90 degrees clockwise to view).
+  const sideways = path.join(dir, 'sideways.jpg');
+  await sharp(image).rotate(-90).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toFile(sideways);
+  const meta = await sharp(sideways).metadata();
+  t.same([meta.width, meta.height, meta.orientation], [90, 120, 6], 'stored 90 x 120, shown 120 x 90');
+  const overlay = path.join(dir, 'sideways-overlay.png');
+  const r = await acr('predict', sideways, '--model', modelFile, '--box', '20,10,60,50', '--json', '--out', overlay);
+  t.equal(r.code, 0, r.err);
+  const ov = await sharp(overlay).metadata();
+  t.same([ov.width, ov.height], [120, 90], 'the overlay is upright');
+  const upright = JSON.parse(r.out).faces[0].landmarks as number[][];
+  const plain = JSON.parse((await acr('predict', image, '--model', modelFile, '--box', '20,10,60,50', '--json')).out).faces[0].landmarks as number[][];
+  // JPEG loses a little: the points agree closely, not exactly.
+  const d = Math.max(...upright.map(([x, y], i) => Math.hypot(x - plain[i][0], y - plain[i][1])));
+  t.ok(d < 1.5, `same points as on the upright PNG within ${d.toFixed(3)} px`);
+});
+
 t.test('predict: failures exit 1 with the reason', async (t) => {
   const missing = await acr('predict', image, '--model', path.join(dir, 'none.onnx'), '--box', '1,1,5,5');
   t.equal(missing.code, 1);

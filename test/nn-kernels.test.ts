@@ -126,7 +126,7 @@ function convCases(t: Test, seed: number, count: number): void {
       () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
     const act = pick(r, ACTS), bias = r() < 0.7 ? randn([c.oc], r) : undefined;
     compare(t, `FusedConv2D ${act}${bias ? '+bias' : ''} ${str(c)}`, 'FusedConv2D',
-      () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad, dilations: dil,
+      () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad as 'same', dilations: dil,
         bias, activation: act, leakyreluAlpha: 0.15 }));
     if (c.dh === 1 && c.dw === 1) {
       const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad);
@@ -158,7 +158,7 @@ function depthwiseCases(t: Test, seed: number, count: number): void {
       () => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
     const act = pick(r, ACTS), bias = r() < 0.7 ? randn([c.oc], r) : undefined;
     compare(t, `FusedDepthwiseConv2D ${act}${bias ? '+bias' : ''} ${str(c)}`, 'FusedDepthwiseConv2D',
-      () => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad,
+      () => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad as 'same',
         dilations: dil, bias, activation: act, leakyreluAlpha: 0.15 }));
     const y = tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil);
     const dy = randn(y.shape, r);
@@ -296,6 +296,40 @@ t.test('rare combinations fall back to the stock kernel and are counted', async 
   const a = randn([2, 1, 4, 3], r), b = randn([1, 3, 3, 5], r);
   compareFallback(t, 'BatchMatMul two-sided broadcast', 'BatchMatMul', () => tf.matMul(a, b));
   tf.dispose([x, f, alpha, xc, a, b]);
+});
+
+t.test('edge geometries: filters larger than the input, strides past the filter, big dilations', async (t) => {
+  const r = rng(99);
+  const cases: ConvCase[] = [
+    { n: 1, h: 1, w: 1, c: 1, oc: 1, kh: 5, kw: 5, sh: 3, sw: 3, dh: 1, dw: 1, pad: 'same' },
+    { n: 2, h: 3, w: 3, c: 2, oc: 3, kh: 1, kw: 1, sh: 4, sw: 4, dh: 1, dw: 1, pad: 'valid' },
+    { n: 1, h: 7, w: 1, c: 5, oc: 2, kh: 7, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, pad: 'valid' },
+    { n: 1, h: 5, w: 5, c: 3, oc: 2, kh: 3, kw: 3, sh: 1, sw: 1, dh: 4, dw: 4, pad: 'same' },
+    { n: 3, h: 6, w: 9, c: 4, oc: 5, kh: 2, kw: 4, sh: 5, sw: 2, dh: 1, dw: 1, pad: [[0, 0], [2, 0], [0, 3], [0, 0]] },
+    { n: 1, h: 2, w: 2, c: 1, oc: 1, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pad: 'same' },
+  ];
+  for (const c of cases) {
+    const x = randn([c.n, c.h, c.w, c.c], r), f = randn([c.kh, c.kw, c.c, c.oc], r), fd = randn([c.kh, c.kw, c.c, 1], r);
+    const strides: [number, number] = [c.sh, c.sw], dil: [number, number] = [c.dh, c.dw];
+    compare(t, `Conv2D ${str(c)}`, 'Conv2D', () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
+    compare(t, `DepthwiseConv2dNative ${str(c)}`, 'DepthwiseConv2dNative',
+      () => tf.depthwiseConv2d(x as tf.Tensor4D, fd as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
+    if (c.dh === 1) {
+      const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad), dy = randn(y.shape, r);
+      const attrs = { strides, pad: c.pad, dataFormat: 'NHWC' };
+      compare(t, `Conv2DBackpropInput ${str(c)}`, 'Conv2DBackpropInput', () => tf.engine().runKernel(
+        'Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: x.shape }) as tf.Tensor);
+      compare(t, `Conv2DBackpropFilter ${str(c)}`, 'Conv2DBackpropFilter', () => tf.engine().runKernel(
+        'Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: f.shape }) as tf.Tensor);
+      const z = tf.depthwiseConv2d(x as tf.Tensor4D, fd as tf.Tensor4D, strides, c.pad), dz = randn(z.shape, r);
+      compare(t, `DepthwiseConv2dNativeBackpropInput ${str(c)}`, 'DepthwiseConv2dNativeBackpropInput', () => tf.engine()
+        .runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dz, filter: fd }, { strides, pad: c.pad, dilations: 1, inputShape: x.shape }) as tf.Tensor);
+      compare(t, `DepthwiseConv2dNativeBackpropFilter ${str(c)}`, 'DepthwiseConv2dNativeBackpropFilter', () => tf.engine()
+        .runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy: dz }, { strides, pad: c.pad, dilations: 1, filterShape: fd.shape }) as tf.Tensor);
+      tf.dispose([y, dy, z, dz]);
+    }
+    tf.dispose([x, f, fd]);
+  }
 });
 
 t.test('empty batches and 1x1 images do not crash', async (t) => {

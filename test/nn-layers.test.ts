@@ -107,7 +107,7 @@ t.test('native Adam update is bit-identical to tf.train.adam, state included', a
     useNativeKernels(native);
     const w = tf.variable(tf.randomNormal([300, 70], 0, 1, 'float32', 21), true, native ? 'wn' : 'ws');
     const opt = tf.train.adam(0.01, 0.85, 0.99, 1e-6);
-    for (const g of grads) opt.applyGradients({ [w.name]: g });
+    for (const g of grads) opt.applyGradients({ [w.name]: g } as unknown as Parameters<typeof opt.applyGradients>[0]);
     const state = await opt.getWeights();
     return { w: Array.from(w.dataSync()), state: state.map((s) => ({ name: s.name.replace(/^w[ns]/, 'w'), v: Array.from(s.tensor.dataSync()) })) };
   };

@@ -10,7 +10,7 @@ import { samePadding } from '../lib/onnx/layers';
 import { parseMetadata } from '../lib/onnx/metadata';
 import { decodeModel, modelProto } from '../lib/onnx/proto';
 import { mobileNetV2, tinyCnn } from '../lib/model';
-import { mobileNetV2ZeroPad, poolingCnn, randomImages, randomizeBatchNorm, randomizeHead } from './helpers/onnx-nets';
+import { mobileNetV2ZeroPad, poolingCnn, randomImages, randomizeWeights } from './helpers/onnx-nets';
 
 type ST = tf.SymbolicTensor;
 
@@ -53,8 +53,7 @@ t.test('samePadding follows TensorFlow (extra pixel at the end)', async (t) => {
 
 t.test('the test CNNs: tfjs and onnxruntime agree for batch 1 and 3', async (t) => {
   for (const m of [tinyCnn({ inputSize: 32, numLandmarks: 5, seed: 1 }), poolingCnn(32, 5)]) {
-    randomizeBatchNorm(m, 7);
-    if (m.name === 'tiny_cnn') randomizeHead(m, 8);
+    randomizeWeights(m, 7);
     for (const batch of [1, 3]) {
       const { diff, scale } = await parity(t, m, batch, batch);
       t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
@@ -71,8 +70,7 @@ t.test('MobileNetV2 (lib/model) at every width and input size', async (t) => {
   for (const width of [0.35, 0.5, 1.0]) {
     for (const inputSize of [64, 96, 112]) {
       const m = mobileNetV2({ inputSize, width, numLandmarks: 68, seed: 3 });
-      randomizeBatchNorm(m, Math.round(width * 100) + inputSize);
-      randomizeHead(m, inputSize);
+      randomizeWeights(m, Math.round(width * 100) + inputSize);
       for (const batch of [1, 3]) {
         const { diff, scale } = await parity(t, m, batch, inputSize + batch);
         t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
@@ -91,7 +89,7 @@ t.test('MobileNetV2 (lib/model) at every width and input size', async (t) => {
 
 t.test('Keras-application MobileNetV2 with ZeroPadding2D before the stride-2 depthwise convs', async (t) => {
   const m = mobileNetV2ZeroPad(96, 0.5, 68);
-  randomizeBatchNorm(m, 21);
+  randomizeWeights(m, 21);
   for (const batch of [1, 3]) {
     const { diff } = await parity(t, m, batch, batch);
     t.ok(diff < 1e-4, `batch ${batch}: max abs diff ${diff}`);
@@ -128,7 +126,7 @@ t.test('other layers, activations, standalone BN, asymmetric same padding', asyn
   const sm = tf.layers.dense({ units: 8, activation: 'softmax' }).apply(bnHead) as ST;
   const out = tf.layers.dense({ units: 6, activation: 'swish' }).apply(tf.layers.concatenate().apply([sm, bnHead]) as ST) as ST;
   const m = tf.model({ inputs: input, outputs: out });
-  randomizeBatchNorm(m, 3);
+  randomizeWeights(m, 3);
   for (const batch of [1, 3]) {
     const { diff, scale } = await parity(t, m, batch, 10 + batch);
     t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
@@ -149,7 +147,7 @@ t.test('a sequential model exports too', async (t) => {
       tf.layers.dense({ units: 4 }),
     ],
   });
-  randomizeBatchNorm(m, 5);
+  randomizeWeights(m, 5);
   const { diff } = await parity(t, m, 2, 4);
   t.ok(diff < 1e-4, `max abs diff ${diff}`);
   m.dispose();

@@ -4,7 +4,8 @@
  * variance level; only the number of components k changes.
  */
 import { ArgumentError, ShapeError, ValueRangeError } from '../errors';
-import { asmEigh, asmMeanCov, asmPhi, asmSmooth, AsmDevice, AsmBasis, DEFAULT_PHI_EPSILON } from '../kernels/asm';
+import { call } from '../binding';
+import { asmMeanCov, asmPhi, asmSmooth, AsmDevice, AsmBasis, DEFAULT_PHI_EPSILON } from '../kernels/asm';
 import * as v from '../validate';
 import { checkFinite, ShapesInput, toShapeMatrix } from './shapes';
 
@@ -240,7 +241,10 @@ export function fitAsm(shapes: ShapesInput, options?: FitAsmOptions): AsmModel {
     throw new ValueRangeError('shapes: the values are too large: their sum overflows float64');
   }
   if (!cov.every(Number.isFinite)) throw new ValueRangeError('shapes: the values are too large: their covariance overflows float64');
-  const { values, vectors } = asmEigh(cov, m.d);
+  // In place: the kernel copies its input before writing, and a fresh D x D array costs page faults.
+  const values = new Float64Array(m.d);
+  const vectors = cov;
+  call((b) => b.asmEigh(cov, m.d, values, vectors));
   // Variance at the level of rounding is no variance: identical shapes still leave ~1e-33 after
   // centring on a rounded mean. The floor (1e-14 of the coordinate scale, squared) is far below
   // any variation float32 or float64 data can express, and far above the rounding.

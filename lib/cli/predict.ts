@@ -1,7 +1,7 @@
 /** `acr predict`: landmarks on a photo with an ONNX model, as text or JSON, and an overlay PNG. */
 import { parseArgs } from 'util';
 import type { Box } from '../data/types';
-import { decodeImage } from '../data/image';
+import { decodeImage, type ImageInput, loadSharp } from '../data/image';
 import { ArgumentError, ValueRangeError } from '../errors';
 import { detectFaces } from '../onnx/detect';
 import { writeOverlay } from '../onnx/overlay';
@@ -11,8 +11,9 @@ import type { Command } from './main';
 
 const usage = `Usage: acr predict <image> [options]
 
-Predicts facial landmarks on a photo (JPEG, PNG, WebP, ...) and prints them in image pixels.
-Without --box, every face the optional detector (@vladmandic/face-api) finds is used.
+Predicts facial landmarks on a photo (JPEG, PNG, WebP, ...) and prints them in image pixels of
+the upright photo (EXIF orientation applied, as viewers show it). Without --box, every face the
+optional detector (@vladmandic/face-api) finds is used.
 
 Options:
   --box x,y,w,h     face box in pixels (left, top, width, height)
@@ -51,11 +52,12 @@ async function run(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new ArgumentError(`expected one image, got ${positionals.length}\n\n${usage}`);
-  const image = positionals[0];
+  const file = positionals[0];
   const box = values.box === undefined ? undefined : parseBox(values.box);
   const modelFile = values.model ?? pretrainedModelPath();
   const predictor = await Predictor.load(modelFile);
   try {
+    const image = await upright(file);
     const flip = values.flip === true;
     let faces: FacePrediction[];
     if (box) {
@@ -65,7 +67,7 @@ async function run(argv: string[]): Promise<number> {
       (await import('@tensorflow/tfjs')).enableProdMode();
       const raw = await decodeImage(image);
       const found = await detectFaces(raw);
-      if (found.length === 0) throw new ValueRangeError(`${image}: no face found; pass its box with --box x,y,w,h`);
+      if (found.length === 0) throw new ValueRangeError(`${file}: no face found; pass its box with --box x,y,w,h`);
       faces = await predictor.predictBatch(found.map((f) => ({ image: raw, box: f.box })), { flip });
       faces.forEach((f, i) => (f.score = found[i].score));
     }
@@ -74,11 +76,11 @@ async function run(argv: string[]): Promise<number> {
       Array.from({ length: f.landmarks.length / 2 }, (_, i) => [round(f.landmarks[2 * i]), round(f.landmarks[2 * i + 1])]);
     if (values.json) {
       const out = faces.map((f) => ({ box: f.box.map(round), ...(f.score !== undefined ? { score: round(f.score) } : {}), landmarks: points(f) }));
-      console.log(JSON.stringify({ image, model: modelFile, faces: out }));
+      console.log(JSON.stringify({ image: file, model: modelFile, faces: out }));
     } else {
       for (const f of faces) {
         const score = f.score !== undefined ? ` (detector score ${round(f.score)})` : '';
-        console.log(`${image}: face box ${f.box.map(round).join(',')}${score}, ${f.landmarks.length / 2} landmarks (x y in pixels):`);
+        console.log(`${file}: face box ${f.box.map(round).join(',')}${score}, ${f.landmarks.length / 2} landmarks (x y in pixels):`);
         for (const [x, y] of points(f)) console.log(`${x} ${y}`);
       }
       if (values.out !== undefined) console.log(`overlay written to ${values.out}`);
@@ -87,6 +89,20 @@ async function run(argv: string[]): Promise<number> {
     await predictor.dispose();
   }
   return 0;
+}
+
+/**
+ * Camera photos often store their pixels sideways with an EXIF orientation tag; boxes and points
+ * refer to the photo as viewers show it, so such a photo is turned upright first.
+ */
+async function upright(file: string): Promise<ImageInput> {
+  let orientation: number | undefined;
+  try {
+    orientation = (await loadSharp()(file).metadata()).orientation;
+  } catch {
+    return file; // not an image: decodeImage says so with a typed error
+  }
+  return orientation === undefined || orientation === 1 ? file : loadSharp()(file).rotate().png().toBuffer();
 }
 
 function round(v: number): number {

@@ -11,7 +11,7 @@ import * as protobuf from 'protobufjs/light';
 export const DataType = { FLOAT: 1, INT64: 7 } as const;
 
 /** AttributeProto.AttributeType values used here. */
-export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
 
 /** IR version 7 is the one that goes with opset 13 (ONNX 1.8). */
 export const IR_VERSION = 7;

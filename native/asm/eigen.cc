@@ -45,8 +45,9 @@ const char* eigh(const double* a, int64_t n, double* values, double* vectors) {
   const double scale = 1.0 / amax;
   Scratch wbuf(kScratchEigenMatrix, static_cast<size_t>(n * n));
   double* w = wbuf.data();
+  // The kernels read and write only the upper triangle.
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) w[i * n + j] = 0.5 * (a[i * n + j] + a[j * n + i]) * scale;
+    for (int64_t j = i; j < n; ++j) w[i * n + j] = 0.5 * (a[i * n + j] + a[j * n + i]) * scale;
 
   const int64_t ldz = eigen_row_stride(n);
   Scratch zbuf(kScratchEigenVectors, static_cast<size_t>(n * ldz + n));

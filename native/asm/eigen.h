@@ -11,7 +11,8 @@ namespace asmodel {
 // a: n x n row-major; its symmetric part (a + a^T) / 2 is decomposed. Writes the eigenvalues in
 // descending order to values[n] and the matching unit eigenvectors to the ROWS of vectors[n*n]
 // (row i belongs to values[i]; its largest-magnitude entry is made positive, the first one on
-// ties). Returns nullptr on success, otherwise a message (non-finite input, no convergence).
+// ties). `vectors` may be `a` itself: the input is copied first. Returns nullptr on success,
+// otherwise a message (non-finite input, no convergence).
 const char* eigh(const double* a, int64_t n, double* values, double* vectors);
 
 }  // namespace asmodel

@@ -80,33 +80,33 @@ export function mobileNetV2ZeroPad(size: number, alpha: number, numLandmarks: nu
   return tf.model({ inputs: input, outputs: head.apply(x) as tf.SymbolicTensor });
 }
 
-/** Gives every BatchNormalization layer random gamma, beta, moving mean and variance. */
-export function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
-  const r = rng(seed);
-  for (const layer of model.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue;
-    // getWeights() returns the variables themselves: read the size, never dispose them.
-    const c = layer.getWeights()[0].shape[0];
-    const fill = (lo: number, hi: number) => tf.tensor1d(Array.from({ length: c }, () => r(lo, hi)));
-    // order: gamma (when scale), beta (when center), moving mean, moving variance
-    const cfg = layer.getConfig();
-    const ws = [fill(-0.3, 0.3), fill(0.5, 2)];
-    if (cfg.center !== false) ws.unshift(fill(-0.2, 0.2));
-    if (cfg.scale !== false) ws.unshift(fill(0.5, 1.5));
-    layer.setWeights(ws);
-  }
-}
-
 /**
- * Gives the 'landmarks' head a trained-like scale: lib/model starts it near zero (outputs
- * ~0.004), which would make an absolute parity tolerance meaningless.
+ * Random weights where the package's initialisers would make the test weak: every
+ * BatchNormalization gets random gamma, beta, moving mean and variance (so folding is exercised)
+ * and every Dense layer a glorot-uniform kernel and a random bias (the package's heads start near
+ * zero, which would make any output difference look small).
  */
-export function randomizeHead(model: tf.LayersModel, seed: number): void {
+export function randomizeWeights(model: tf.LayersModel, seed: number): void {
   const r = rng(seed);
-  const head = model.getLayer('landmarks');
-  const [k, b] = head.getWeights();
-  const limit = Math.sqrt(6 / (k.shape[0] + k.shape[1]));
-  head.setWeights([tf.tensor2d(Array.from({ length: k.size }, () => r(-limit, limit)), k.shape as [number, number]), tf.tensor1d(Array.from({ length: b.size }, () => r(-0.1, 0.1)))]);
+  const fill = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => r(lo, hi));
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    // getWeights() returns the variables themselves: read their shapes, never dispose them.
+    const shapes = layer.getWeights().map((w) => w.shape);
+    if (cls === 'BatchNormalization') {
+      const c = shapes[0][0];
+      // order: gamma (when scale), beta (when center), moving mean, moving variance
+      const cfg = layer.getConfig();
+      const ws = [tf.tensor1d(fill(c, -0.3, 0.3)), tf.tensor1d(fill(c, 0.5, 2))];
+      if (cfg.center !== false) ws.unshift(tf.tensor1d(fill(c, -0.2, 0.2)));
+      if (cfg.scale !== false) ws.unshift(tf.tensor1d(fill(c, 0.5, 1.5)));
+      layer.setWeights(ws);
+    } else if (cls === 'Dense') {
+      const [inDim, units] = shapes[0];
+      const a = Math.sqrt(6 / (inDim + units));
+      layer.setWeights(shapes.map((s, i) => tf.tensor(i === 0 ? fill(inDim * units, -a, a) : fill(units, -0.1, 0.1), s)));
+    }
+  }
 }
 
 /** A random NHWC batch with values in the network's input range [-1, 1]. */
