@@ -10,7 +10,10 @@
 #
 # Settings (environment): LOSS=acr OUT=runs/300w-$LOSS EPOCHS=30 SIZE=96 WIDTH=0.5 BATCH=32 LR=1e-3
 # SEED=0 VAL=0.1 WORKERS=1 LIMIT=0 (all faces) DATA=../shared/data/300w/train COMPARE=<other eval dirs, comma-separated>.
-# The defaults were sized to finish in about an hour on 2 cores with the native kernels (README).
+# Sizing (measured 2026-11-29 on the 2-core dev VM, shared with other jobs, native kernels, batch 32):
+# a bare MobileNetV2 x0.5 step at 96 px runs ~26 images/s (x1.0 at 96: ~19, x0.5 at 128: ~16, x1.0 at
+# 224: ~3; bench/train-step.ts); the whole pipeline (data, ACR, Adam) ran 18 images/s under load 17.
+# 1,811 training faces = 56 steps an epoch = 70-100 s + ~5 s validation: 30 epochs take 40-55 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +61,7 @@ case "${1:-}" in
     "${ACR[@]}" eval --run "$OUT" ${COMPARE:+--compare "$COMPARE"}
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 2
     ;;
 esac

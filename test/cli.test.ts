@@ -47,6 +47,8 @@ t.test('--help for each command: usage, options, exit codes, exit 0', async (t) 
   for (const c of COMMANDS) t.match(top.out, new RegExp(`\\n  ${c} `));
   t.equal((await acr()).code, 2, 'no command is a usage error');
   const train = await acr('train', '-h');
+  t.match(train.out, /130 interrupted/);
+  t.notMatch((await acr('eval', '--help')).out, /130/);
   t.match(train.out, /--loss VALUE\s+Training loss \(one of acr, l2, l1, smoothl1, wing, softwing, awing; default acr\)/);
 });
 

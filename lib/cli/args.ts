@@ -25,7 +25,7 @@ export interface OptionSpec {
 export type OptionTable = Record<string, OptionSpec>;
 export type ParsedValues = Record<string, string | number | boolean | undefined>;
 
-export function usageText(command: string, summary: string, table: OptionTable, extra = ''): string {
+export function usageText(command: string, summary: string, table: OptionTable, extra = '', interruptible = false): string {
   const lines = [`Usage: acr ${command} [options]`, '', summary, '', 'Options:'];
   const rows = Object.entries(table).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.kind === 'boolean' ? '' : ` ${o.arg ?? (o.kind === 'string' ? 'VALUE' : 'N')}`}`;
@@ -38,7 +38,7 @@ export function usageText(command: string, summary: string, table: OptionTable, 
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
   for (const [f, h] of rows) lines.push(`  ${f.padEnd(w)}${h}`);
   if (extra) lines.push('', extra);
-  lines.push('', 'Exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted (checkpoint written).');
+  lines.push('', `Exit codes: 0 success, 1 failure, 2 bad usage${interruptible ? ', 130 interrupted (checkpoint written)' : ''}.`);
   return lines.join('\n');
 }
 

@@ -100,7 +100,7 @@ export function asFlagError(err: AcrError): ArgumentError {
 export const command: Command = {
   name: 'train',
   summary: 'Train a landmark regressor (ACR or baseline loss), resumable',
-  usage: usageText('train', SUMMARY, OPTIONS, EXAMPLE),
+  usage: usageText('train', SUMMARY, OPTIONS, EXAMPLE, true),
   async run(argv) {
     const v = parseOptions('train', argv, OPTIONS);
     let config: TrainConfig;
