@@ -27,6 +27,54 @@ export interface NativeBinding {
   setNumThreads(n: number): number;
   setIsa(isa: 'scalar' | 'avx2' | 'avx512'): string;
 
+  // ---- loss family (native/napi/loss_napi.cc) ----
+  /** Fused ACR loss + gradient; writes lossOut/gradOut when given; returns the reduced loss (sum for 'none'). */
+  acrLossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    phi: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    lambda: number,
+    threshold: number,
+    constant: 'continuous' | 'reference',
+    device: 'auto' | 'cpu' | 'cuda',
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  l2LossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  l1LossAndGrad(
+    pred: Float32Array,
+    gt: Float32Array,
+    weight: Float32Array | null,
+    batch: number,
+    dim: number,
+    reduction: 'mean' | 'sum' | 'none',
+    dyScalar: number,
+    dy: Float32Array | null,
+    lossOut: Float32Array | null,
+    gradOut: Float32Array | null,
+  ): number;
+  /** dst = src with the addon's threads (memory-bandwidth probe). */
+  bandwidthCopy(src: Float32Array, dst: Float32Array): void;
+  /** Sum of src in float64 with the addon's threads (read-bandwidth probe). */
+  bandwidthRead(src: Float32Array): number;
+  // ---- end loss family ----
   // --- nn family (native/napi/nn_napi.cc) ---
   // geometry = [N, H, W, C, OH, OW, OC, KH, KW, strideH, strideW, dilationH, dilationW, padTop, padLeft]
   // activation: 0 linear, 1 relu, 2 relu6, 3 leakyrelu (alpha), 4 elu, 5 sigmoid.
@@ -64,7 +112,49 @@ export interface NativeBinding {
   /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */
   nnGemmKernel(): string;
   // --- end nn family ---
+  // ---- Active Shape Model (native/napi/asm_napi.cc) ----
+  /** Mean and covariance (divided by n - 1) of x (n x d, row-major) into mean[d], cov[d*d]. Returns where it ran. */
+  asmMeanCov(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    cov: Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  /** Eigenvalues (descending) and unit eigenvectors (rows of `vectors`, which may be `a` itself) of the symmetric part of a (n x n). */
+  asmEigh(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): void;
+  /** Smooth-Face of each row of x into out (same element type; may be x itself). */
+  asmSmooth(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    components: Float64Array,
+    eigenvalues: Float64Array,
+    k: number,
+    out: Float32Array | Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  /** Phi of each row of x into out (same element type; may be x itself). */
+  asmPhi(
+    x: Float32Array | Float64Array,
+    n: number,
+    d: number,
+    mean: Float64Array,
+    components: Float64Array,
+    eigenvalues: Float64Array,
+    k: number,
+    mode: 'coordinate' | 'landmark',
+    epsilon: number,
+    out: Float32Array | Float64Array,
+    device?: AsmDevice,
+  ): 'cpu' | 'cuda';
+  // ---- end Active Shape Model ----
 }
+
+/** Where an ASM kernel runs: 'auto' uses a GPU when one is present and the work is large. */
+export type AsmDevice = 'auto' | 'cpu' | 'cuda';
 
 const CANDIDATES = [
   path.join(__dirname, '..', 'build', 'Release', 'acr_native.node'),

@@ -78,6 +78,31 @@ export function float32Array(name: string, v: unknown, length?: number): Float32
   return v;
 }
 
+export function float64Array(name: string, v: unknown, length?: number): Float64Array {
+  if (!(v instanceof Float64Array)) throw new DTypeError(`${name}: expected a Float64Array, got ${describe(v)}`);
+  if ((v.buffer as ArrayBuffer & { detached?: boolean }).detached) {
+    throw new ArgumentError(`${name}: the Float64Array's buffer is detached`);
+  }
+  if (length !== undefined && v.length !== length) {
+    throw new ShapeError(`${name}: expected ${length} elements, got ${v.length}`);
+  }
+  return v;
+}
+
+/** A Float32Array or a Float64Array (float data of either precision), not detached. */
+export function floatArray(name: string, v: unknown, length?: number): Float32Array | Float64Array {
+  if (!(v instanceof Float32Array || v instanceof Float64Array)) {
+    throw new DTypeError(`${name}: expected a Float32Array or a Float64Array, got ${describe(v)}`);
+  }
+  if ((v.buffer as ArrayBuffer & { detached?: boolean }).detached) {
+    throw new ArgumentError(`${name}: the ${v.constructor.name}'s buffer is detached`);
+  }
+  if (length !== undefined && v.length !== length) {
+    throw new ShapeError(`${name}: expected ${length} elements, got ${v.length}`);
+  }
+  return v;
+}
+
 /** Throws unless every element is finite; names the first bad index. */
 export function allFinite(name: string, v: ArrayLike<number>, width?: number): void {
   for (let i = 0; i < v.length; i++) {

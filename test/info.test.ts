@@ -1,5 +1,6 @@
 import t from 'tap';
 import { info, setIsa, setNumThreads } from '../lib/index';
+import { acrLossAndGrad } from '../lib/kernels/loss';
 
 t.test('info reports the build and the run-time choices', async (t) => {
   const i = info();
@@ -26,4 +27,22 @@ t.test('setNumThreads resizes the pool and validates', async (t) => {
   t.ok(setNumThreads(0) >= 1);
   t.throws(() => setNumThreads(-1), { code: 'ERR_RANGE' });
   t.throws(() => setNumThreads(1.5), { code: 'ERR_RANGE' });
+});
+
+t.test('resizing the pool between parallel calls never hangs and keeps results exact', async (t) => {
+  // Regression: workers created by a resize once started from a stale generation and could
+  // count themselves done for a batch they never saw (a hang, or a read of a freed task).
+  const n = 1 << 20;
+  const pred = new Float32Array(n).map((_, i) => Math.sin(i) * 0.3);
+  const gt = new Float32Array(n);
+  const phi = new Float32Array(n).fill(0.5);
+  setNumThreads(1);
+  const reference = acrLossAndGrad(pred, gt, phi, { reduction: 'sum', gradient: false }).loss;
+  for (let i = 0; i < 200; i++) {
+    setNumThreads(1 + (i % 4));
+    const { loss } = acrLossAndGrad(pred, gt, phi, { reduction: 'sum', gradient: false });
+    if (Math.abs(loss - reference) > 1e-9 * Math.abs(reference)) t.fail(`run ${i}: ${loss} != ${reference}`);
+  }
+  setNumThreads(0);
+  t.pass('200 resizes');
 });

@@ -16,6 +16,11 @@ export interface Command {
 
 const COMMANDS: Array<() => Command> = [
   // Each command module registers itself here: () => require('./train').command, ...
+  () => require('./train').command,
+  () => require('./eval').command,
+  () => require('./fit-asm').command,
+  () => require('./export').command,
+  () => require('./predict').command,
 ];
 
 function commands(): Command[] {

@@ -61,7 +61,10 @@ class Pool {
   void start(int threads) {
     threads_ = std::max(1, threads);
     quit_ = false;
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { loop(); });
+    // New workers must start from the current generation: a stale 0 would make them run (and
+    // count themselves done for) a batch that was never handed to them.
+    const uint64_t gen = generation_;
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, gen] { loop(gen); });
   }
 
   void stop() {
@@ -87,8 +90,7 @@ class Pool {
     t_inside_task = was_inside;
   }
 
-  void loop() {
-    uint64_t seen = 0;
+  void loop(uint64_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lk(mutex_);

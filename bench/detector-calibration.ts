@@ -1,0 +1,72 @@
+/**
+ * Fits DETECTOR_CALIBRATION (lib/onnx/detect.ts): how the SSD face detector's box relates to the
+ * bounding box of the 68 annotated landmarks, which is what training crops around. For each face
+ * of a 300-W sample the detection that overlaps the landmark box best is compared with it; the
+ * medians of the centre shift (in detector widths/heights) and of the side ratio are printed with
+ * their spread. Needs ../shared/data/300w/train and the optional @vladmandic/face-api.
+ *
+ *   node --import tsx bench/detector-calibration.ts [--faces 150] [--data ../shared/data/300w/train]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { decodeImage } from '../lib/data/image';
+import { readPts } from '../lib/data/pts';
+import { detectFaces } from '../lib/onnx/detect';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+function quantiles(v: number[]): { median: number; q25: number; q75: number } {
+  const s = [...v].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), q25: q(0.25), q75: q(0.75) };
+}
+
+async function main(): Promise<void> {
+  const dir = arg('data', path.join(__dirname, '..', '..', 'shared', 'data', '300w', 'train'));
+  const n = Number(arg('faces', '150'));
+  if (!fs.existsSync(dir)) {
+    console.log(`skipped: ${dir} not found`);
+    return;
+  }
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pts')).sort();
+  const step = Math.max(1, Math.floor(files.length / n));
+  const dxs: number[] = [];
+  const dys: number[] = [];
+  const sides: number[] = [];
+  let missed = 0;
+  for (let i = 0; i < files.length && dxs.length + missed < n; i += step) {
+    const stem = files[i].slice(0, -4);
+    const imgFile = ['.jpg', '.png'].map((e) => path.join(dir, stem + e)).find((f) => fs.existsSync(f));
+    if (!imgFile) continue;
+    const pts = Array.from(await readPts(path.join(dir, files[i])));
+    const xs = pts.filter((_, k) => k % 2 === 0);
+    const ys = pts.filter((_, k) => k % 2 === 1);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const faces = await detectFaces(await decodeImage(imgFile), { minConfidence: 0.3 });
+    // The detection whose centre lies inside the landmark box and is closest to its centre.
+    const cx = (x0 + x1) / 2;
+    const cy = (y0 + y1) / 2;
+    const hit = faces
+      .map((f) => f.detectorBox)
+      .filter(([x, y, w, h]) => x + w / 2 > x0 && x + w / 2 < x1 && y + h / 2 > y0 && y + h / 2 < y1)
+      .sort((a, b) => Math.hypot(a[0] + a[2] / 2 - cx, a[1] + a[3] / 2 - cy) - Math.hypot(b[0] + b[2] / 2 - cx, b[1] + b[3] / 2 - cy))[0];
+    if (!hit) {
+      missed++;
+      continue;
+    }
+    const [x, y, w, h] = hit;
+    dxs.push((cx - (x + w / 2)) / w);
+    dys.push((cy - (y + h / 2)) / h);
+    sides.push(Math.max(x1 - x0, y1 - y0) / w);
+  }
+  const out = { faces: dxs.length, missed, dx: quantiles(dxs), dy: quantiles(dys), side: quantiles(sides) };
+  console.log(JSON.stringify(out, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

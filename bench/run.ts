@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: runs the kernel benchmarks one after another (each in its own process, so
+ * one benchmark's allocations and threads do not disturb the next) and leaves their JSON in
+ * bench/results/. Pass names to run a subset: `npm run bench -- loss asm`.
+ * The training and inference benchmarks are separate (`npm run bench:train`, `bench:infer`).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ALL = ['loss', 'asm'];
+const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
+
+let failed = 0;
+for (const name of wanted) {
+  const file = path.join(__dirname, `${name}.ts`);
+  if (!fs.existsSync(file)) {
+    console.error(`bench: no benchmark named '${name}' (expected ${file})`);
+    failed++;
+    continue;
+  }
+  console.log(`\n=== bench/${name}.ts ===`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`bench/${name}.ts exited with ${r.status ?? r.signal}`);
+    failed++;
+  }
+}
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,88 @@
+/**
+ * Face boxes for photos given without one: the SSD MobileNet v1 detector of the optional package
+ * @vladmandic/face-api (MIT; its weights ship inside the npm package), run on the tfjs wasm
+ * backend. The detector's box is tighter than the landmark box that training crops around, so it
+ * is mapped to the training convention with a fit measured on 300-W (bench/detector-calibration.ts).
+ */
+import * as path from 'path';
+import type { RawImage } from '../data/image';
+import type { Box } from '../data/types';
+import { UnsupportedError } from '../errors';
+
+export interface DetectedFace {
+  /** The face box in the training crop's convention (the landmarks' bounding box), pixels. */
+  box: Box;
+  /** The detector's own box and confidence. */
+  detectorBox: Box;
+  score: number;
+}
+
+export interface DetectOptions {
+  /** Minimum detector confidence (default 0.5). */
+  minConfidence?: number;
+}
+
+/**
+ * Detector box -> landmark box: centre shift as a fraction of the detector box's width/height,
+ * and the landmark box's larger side over the detector box's width. Medians over 147 300-W
+ * training faces sampled evenly (3 of 150 not found; quartiles dx 0.017..0.040, dy 0.112..0.149,
+ * side 0.936..0.994); reproduce with `node --import tsx bench/detector-calibration.ts`.
+ */
+export const DETECTOR_CALIBRATION = { dx: 0.027, dy: 0.133, side: 0.966 };
+
+const PACKAGE = '@vladmandic/face-api';
+const MISSING =
+  `face detection needs the optional package ${PACKAGE} (npm install ${PACKAGE}); ` +
+  'otherwise pass the face box ([x, y, width, height] in pixels; on the command line --box x,y,w,h)';
+
+interface FaceApi {
+  nets: { ssdMobilenetv1: { isLoaded: boolean; loadFromDisk(dir: string): Promise<void> } };
+  SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
+  detectAllFaces(input: unknown, options: unknown): Promise<Array<{ score: number; box: { x: number; y: number; width: number; height: number } }>>;
+}
+
+let faceApi: FaceApi | undefined;
+
+async function detector(): Promise<FaceApi> {
+  if (faceApi) return faceApi;
+  let api: FaceApi;
+  let dir: string;
+  try {
+    api = require(`${PACKAGE}/dist/face-api.node-wasm.js`) as FaceApi;
+    dir = path.join(path.dirname(require.resolve(`${PACKAGE}/package.json`)), 'model');
+  } catch (err) {
+    throw new UnsupportedError(`${MISSING} (${(err as Error).message.split('\n')[0]})`);
+  }
+  await api.nets.ssdMobilenetv1.loadFromDisk(dir);
+  faceApi = api;
+  return api;
+}
+
+/** Faces in a decoded image, best first. */
+export async function detectFaces(image: RawImage, options?: DetectOptions): Promise<DetectedFace[]> {
+  const tf = await import('@tensorflow/tfjs');
+  await import('@tensorflow/tfjs-backend-wasm');
+  const previous = tf.getBackend();
+  // The detector runs on wasm (cpu is ~10x slower); the caller's backend is restored afterwards.
+  await tf.setBackend('wasm');
+  try {
+    const api = await detector();
+    const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
+    try {
+      const found = await api.detectAllFaces(input, new api.SsdMobilenetv1Options({ minConfidence: options?.minConfidence ?? 0.5 }));
+      const { dx, dy, side } = DETECTOR_CALIBRATION;
+      return found
+        .sort((a, b) => b.score - a.score)
+        .map(({ score, box: b }) => {
+          const cx = b.x + b.width / 2 + dx * b.width;
+          const cy = b.y + b.height / 2 + dy * b.height;
+          const s = side * b.width;
+          return { box: [cx - s / 2, cy - s / 2, s, s] as Box, detectorBox: [b.x, b.y, b.width, b.height] as Box, score };
+        });
+    } finally {
+      input.dispose();
+    }
+  } finally {
+    if (previous) await tf.setBackend(previous);
+  }
+}

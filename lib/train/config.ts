@@ -1,0 +1,152 @@
+/**
+ * Training configuration: one plain typed object, its defaults in one place (DEFAULT_TRAIN_CONFIG),
+ * and one validating resolver the library and the CLI both go through.
+ */
+import { ArgumentError, ValueRangeError } from '../errors';
+import { ARCHITECTURES, type Architecture } from '../model';
+import * as v from '../validate';
+
+export const LOSS_NAMES = ['acr', 'l2', 'l1', 'smoothl1', 'wing', 'softwing', 'awing'] as const;
+export type LossName = (typeof LOSS_NAMES)[number];
+export const LR_SCHEDULES = ['cosine', 'step', 'constant'] as const;
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
+export const PHI_MODES = ['coordinate', 'landmark'] as const;
+export type PhiMode = (typeof PHI_MODES)[number];
+
+export interface TrainConfig {
+  /** Dataset: a 300-W style folder, a WFLW list or a .jsonl file (see lib/data). */
+  data: string;
+  /** Run folder: checkpoints, log.jsonl, asm.json, split.json. */
+  out: string;
+  arch: Architecture;
+  /** Square network input in pixels. */
+  inputSize: number;
+  /** MobileNetV2 width multiplier (tiny: channels / 8). */
+  width: number;
+  dropout: number;
+  loss: LossName;
+  /** ACR lambda (the weight of the log branch). */
+  lambda: number;
+  /** ACR Phi per coordinate (the paper) or per landmark. */
+  phiMode: PhiMode;
+  /**
+   * How the baseline losses' pixel defaults (wing w=10, eps=2, ...) are read: 'pixels' divides
+   * them by inputSize (targets are normalised crop coordinates), 'normalized' uses them as is.
+   */
+  lossUnits: 'pixels' | 'normalized';
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate (Adam). */
+  lr: number;
+  lrSchedule: LrScheduleName;
+  /** Cosine: final lr as a fraction of lr. Step: factor applied every lrStepEpochs. */
+  lrMinFactor: number;
+  lrStepEpochs: number;
+  lrStepGamma: number;
+  /** Linear warm-up from 0 over this many epochs (fractional allowed). */
+  warmupEpochs: number;
+  seed: number;
+  /** Share of faces (per source) held out for validation and kept out of fitAsm. */
+  valFraction: number;
+  /** Online augmentation of the training batches. */
+  augment: boolean;
+  /** Crop margin around the landmarks' box (fraction of its larger side). */
+  margin: number;
+  /** Use only the first N faces (0 = all): smoke runs. */
+  limit: number;
+  /** Also write the latest checkpoint every N steps (0 = only at epoch ends). */
+  checkpointEvery: number;
+  /** Batches prepared ahead of the training step. */
+  prefetch: number;
+  /** Worker threads decoding and augmenting batches (0: on the main thread, overlapped with async decode). */
+  workers: number;
+  /** A face whose image cannot be read: stop with an error, or skip it with a warning and count it. */
+  onBadData: 'error' | 'skip';
+  /** Progress bar on stderr. */
+  progress: boolean;
+  /** Continue from out/checkpoints/latest when it exists. */
+  resume: boolean;
+  /** Stop (as if interrupted) after this many optimizer steps in this process (0 = never): tests. */
+  stopAfterSteps: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
+  data: '',
+  out: 'runs/default',
+  arch: 'mobilenetv2',
+  inputSize: 224,
+  width: 1.0,
+  dropout: 0.2,
+  loss: 'acr',
+  lambda: 1,
+  phiMode: 'coordinate',
+  lossUnits: 'pixels',
+  epochs: 60,
+  batchSize: 32,
+  lr: 1e-3,
+  lrSchedule: 'cosine',
+  lrMinFactor: 0.01,
+  lrStepEpochs: 20,
+  lrStepGamma: 0.1,
+  warmupEpochs: 0,
+  seed: 0,
+  valFraction: 0.1,
+  augment: true,
+  margin: 0.15,
+  limit: 0,
+  checkpointEvery: 0,
+  prefetch: 2,
+  workers: 1,
+  onBadData: 'error',
+  progress: true,
+  resume: false,
+  stopAfterSteps: 0,
+} satisfies TrainConfig);
+
+/** Merges `partial` over the defaults and validates every field (typed errors naming the field). */
+export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig {
+  const p = v.options<TrainConfig>('config', partial);
+  for (const k of Object.keys(p)) {
+    if (!(k in DEFAULT_TRAIN_CONFIG)) throw new ArgumentError(`config.${k}: unknown option`);
+  }
+  const c: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...p };
+  if (typeof c.data !== 'string') throw new ArgumentError(`config.data: expected a path, got ${v.describe(c.data)}`);
+  if (typeof c.out !== 'string' || c.out === '') throw new ArgumentError(`config.out: expected a folder path, got ${v.describe(c.out)}`);
+  v.oneOf('config.arch', c.arch, ARCHITECTURES);
+  v.integer('config.inputSize', c.inputSize, c.arch === 'tiny' ? 8 : 32, 4096);
+  v.positiveNumber('config.width', c.width);
+  const d = v.finiteNumber('config.dropout', c.dropout);
+  if (!(d >= 0 && d < 1)) throw new ValueRangeError(`config.dropout: expected a rate in [0, 1), got ${d}`);
+  v.oneOf('config.loss', c.loss, LOSS_NAMES);
+  v.positiveNumber('config.lambda', c.lambda);
+  v.oneOf('config.phiMode', c.phiMode, PHI_MODES);
+  v.oneOf('config.lossUnits', c.lossUnits, ['pixels', 'normalized'] as const);
+  v.integer('config.epochs', c.epochs, 1, 1e6);
+  v.integer('config.batchSize', c.batchSize, 1, 1e5);
+  v.positiveNumber('config.lr', c.lr);
+  v.oneOf('config.lrSchedule', c.lrSchedule, LR_SCHEDULES);
+  const mf = v.nonNegativeNumber('config.lrMinFactor', c.lrMinFactor);
+  if (mf > 1) throw new ValueRangeError(`config.lrMinFactor: expected a fraction in [0, 1], got ${mf}`);
+  v.integer('config.lrStepEpochs', c.lrStepEpochs, 1, 1e6);
+  v.positiveNumber('config.lrStepGamma', c.lrStepGamma);
+  v.nonNegativeNumber('config.warmupEpochs', c.warmupEpochs);
+  v.integer('config.seed', c.seed, 0, 2 ** 31 - 1);
+  const vf = v.nonNegativeNumber('config.valFraction', c.valFraction);
+  if (!(vf < 1)) throw new ValueRangeError(`config.valFraction: expected a fraction in [0, 1), got ${vf}`);
+  if (typeof c.augment !== 'boolean') throw new ArgumentError(`config.augment: expected a boolean, got ${v.describe(c.augment)}`);
+  v.nonNegativeNumber('config.margin', c.margin);
+  v.integer('config.limit', c.limit, 0, 1e9);
+  v.integer('config.checkpointEvery', c.checkpointEvery, 0, 1e9);
+  v.integer('config.prefetch', c.prefetch, 1, 64);
+  v.integer('config.workers', c.workers, 0, 64);
+  v.oneOf('config.onBadData', c.onBadData, ['error', 'skip'] as const);
+  if (typeof c.progress !== 'boolean') throw new ArgumentError(`config.progress: expected a boolean, got ${v.describe(c.progress)}`);
+  if (typeof c.resume !== 'boolean') throw new ArgumentError(`config.resume: expected a boolean, got ${v.describe(c.resume)}`);
+  v.integer('config.stopAfterSteps', c.stopAfterSteps, 0, 1e12);
+  return c;
+}
+
+/** Fields that must match between a checkpoint and a resumed run (the rest may change, e.g. epochs). */
+export const RESUME_INVARIANT: ReadonlyArray<keyof TrainConfig> = [
+  'arch', 'inputSize', 'width', 'dropout', 'loss', 'lambda', 'phiMode', 'lossUnits', 'batchSize', 'seed', 'valFraction', 'margin', 'limit', 'augment',
+];

@@ -1,0 +1,326 @@
+/**
+ * The training loop: Adam with a learning-rate schedule, any of the losses by name, ACR with
+ * Phi precomputed per variance level of the schedule, validation NME each epoch, best and
+ * latest checkpoints, exact resume (also mid-epoch after SIGINT), progress bar and a JSON-lines
+ * log of every epoch.
+ *
+ * Determinism: every random choice is a pure function of (seed, epoch, face or step): the data
+ * loader's order and augmentation of (seed, epoch, face), the dropout masks of (seed, epoch,
+ * step). So prefetching never shifts a random stream, and (seed, epoch, step) in a checkpoint
+ * replays the rest of the run bit for bit.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ArgumentError, ValueRangeError } from '../errors';
+import { buildModel } from '../model';
+import { writeFileAtomic } from '../tfjs/io';
+import { mixSeed } from '../data/rng';
+import { checkpointPath, loadCheckpoint, saveCheckpoint, type TrainState, CHECKPOINT_VERSION } from './checkpoint';
+import { RESUME_INVARIANT, resolveTrainConfig, type TrainConfig } from './config';
+import type { TrainData, TrainSet } from './data';
+import { learningRate } from './lr';
+import { ProgressBar, formatDuration, type ProgressStream } from './progress';
+import type { TrainDeps } from './deps';
+import { PhiLookup } from './phi';
+import { defaultDeps } from './defaults';
+
+export interface EpochLog {
+  /** 1-based epoch number. */
+  epoch: number;
+  globalStep: number;
+  /** Mean training loss over the epoch's samples. */
+  loss: number;
+  valNme: number | null;
+  /** Learning rate of the epoch's last step. */
+  lr: number;
+  /** ACR variance level used in this epoch (null for other losses). */
+  level: number | null;
+  /** Wall time of the epoch's training steps and of its validation, seconds. */
+  timeS: number;
+  valTimeS: number;
+  imagesPerSec: number;
+  /** Shares of the training-step wall time. `loss` is part of `compute` (measured on sampled steps). */
+  share: { data: number; compute: number; loss: number };
+  best: boolean;
+}
+
+export type TrainStatus = 'completed' | 'interrupted' | 'stopped';
+
+export interface TrainResult {
+  status: TrainStatus;
+  /** Epochs completed so far (over all runs of a resumed training). */
+  epochsDone: number;
+  globalStep: number;
+  bestNme: number | null;
+  bestEpoch: number | null;
+  /** Epochs run by this call. */
+  history: EpochLog[];
+  model: tf.LayersModel;
+  config: TrainConfig;
+}
+
+export interface TrainHooks {
+  /** The dataset; by default opened from config.data with lib/data. */
+  data?: TrainData;
+  /** Abort (e.g. on SIGINT): the current step finishes, the latest checkpoint is written, status 'interrupted'. */
+  signal?: AbortSignal;
+  /** Replaces the default losses, fitAsm, schedule and metrics (tests, custom losses). */
+  deps?: Partial<TrainDeps>;
+  /** Progress bar target (default process.stderr). */
+  stderr?: ProgressStream;
+  /** Called after each epoch's log line is written. */
+  onEpoch?: (log: EpochLog) => void;
+}
+
+function dropoutLayers(model: tf.LayersModel): Array<{ seed?: number }> {
+  // tfjs' Dropout draws its mask from `this.seed` when set (else Math.random, not reproducible);
+  // the loop sets a fresh derived seed before each step.
+  return model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as Array<{ seed?: number }>;
+}
+
+interface Paths {
+  latest: string;
+  best: string;
+  log: string;
+}
+
+function runPaths(out: string): Paths {
+  return { latest: path.join(out, 'checkpoints', 'latest'), best: path.join(out, 'checkpoints', 'best'), log: path.join(out, 'log.jsonl') };
+}
+
+/** Validation NME (mean over faces) of `model` on `set`, no augmentation. */
+async function validate(model: tf.LayersModel, set: TrainSet, deps: TrainDeps): Promise<number | null> {
+  if (set.usable.length === 0) return null;
+  const D = set.numLandmarks * 2;
+  const preds: Float32Array[] = [];
+  const gts: Float32Array[] = [];
+  for await (const b of set.epoch(0, 0)) {
+    const out = tf.tidy(() => model.predict(tf.tensor4d(b.images, [b.batchSize, b.size, b.size, 3])) as tf.Tensor);
+    preds.push(await out.data<'float32'>());
+    out.dispose();
+    gts.push(b.landmarks);
+  }
+  const cat = (xs: Float32Array[]) => {
+    const all = new Float32Array(xs.reduce((n, x) => n + x.length, 0));
+    let at = 0;
+    for (const x of xs) {
+      all.set(x, at);
+      at += x.length;
+    }
+    return all;
+  };
+  const gt = cat(gts);
+  if (gt.length === 0) return null;
+  const per = deps.nme(cat(preds), gt, set.numLandmarks);
+  if (per.length !== gt.length / D) throw new ArgumentError(`nme: expected ${gt.length / D} per-face values, got ${per.length}`);
+  let sum = 0;
+  for (let i = 0; i < per.length; i++) sum += per[i];
+  return sum / per.length;
+}
+
+/** Trains a model as `config` says; see TrainConfig for the options and TrainHooks for injection. */
+export async function train(partial: Partial<TrainConfig>, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const config = resolveTrainConfig(partial);
+  const deps: TrainDeps = { ...defaultDeps(), ...hooks.deps };
+  const stderr: ProgressStream = hooks.stderr ?? process.stderr;
+  const paths = runPaths(config.out);
+  fs.mkdirSync(config.out, { recursive: true });
+
+  const data = hooks.data ?? (await deps.openData(config));
+  const optimizer = tf.train.adam(config.lr);
+  try {
+    return await run(config, data, optimizer, deps, hooks, paths, stderr);
+  } finally {
+    optimizer.dispose(); // its state lives on in the checkpoint; the model is the caller's
+    if (!hooks.data) {
+      await data.train.close?.();
+      await data.val.close?.();
+    }
+  }
+}
+
+async function run(
+  config: TrainConfig,
+  data: TrainData,
+  optimizer: tf.AdamOptimizer,
+  deps: TrainDeps,
+  hooks: TrainHooks,
+  paths: Paths,
+  stderr: ProgressStream,
+): Promise<TrainResult> {
+  const { train: trainSet, val: valSet } = data;
+  if (trainSet.usable.length === 0) throw new ArgumentError(`config.data: no training faces (${data.summary})`);
+  const L = trainSet.numLandmarks;
+  const D = 2 * L;
+
+  // Resume or start fresh.
+  let model: tf.LayersModel;
+  let state: TrainState;
+  if (config.resume && checkpointPath(paths.latest) !== null) {
+    const ck = await loadCheckpoint(paths.latest, optimizer);
+    for (const k of RESUME_INVARIANT) {
+      if (JSON.stringify(ck.state.config[k]) !== JSON.stringify(config[k])) {
+        throw new ArgumentError(`config.${k}: the checkpoint in ${paths.latest} was trained with ${JSON.stringify(ck.state.config[k])}, this run asks for ${JSON.stringify(config[k])}`);
+      }
+    }
+    model = ck.model;
+    state = ck.state;
+  } else {
+    model = buildModel({ arch: config.arch, inputSize: config.inputSize, width: config.width, numLandmarks: L, dropout: config.dropout, seed: config.seed });
+    state = { version: CHECKPOINT_VERSION, epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochImages: 0, bestNme: null, bestEpoch: null, config };
+    fs.rmSync(paths.log, { force: true });
+  }
+  writeFileAtomic(path.join(config.out, 'config.json'), JSON.stringify(config, null, 2));
+  writeFileAtomic(path.join(config.out, 'split.json'), JSON.stringify({ train: trainSet.ids, val: valSet.ids }));
+
+  // ACR: the ASM is fitted on the training faces only (never validation), on the same normalised
+  // targets the network learns; Phi tables are computed once per level of the schedule.
+  let phi: PhiLookup | null = null;
+  if (config.loss === 'acr') {
+    const usable = trainSet.usable.length === trainSet.length ? trainSet.targets : gatherRows(trainSet.targets, D, trainSet.usable);
+    const asm = deps.fitAsm(usable, L);
+    writeFileAtomic(path.join(config.out, 'asm.json'), JSON.stringify(asm.toJSON()));
+    phi = new PhiLookup(asm, trainSet.targets, L, config.phiMode, config.augment ? trainSet.flipPermutation : null);
+  }
+  const lossFn = deps.loss(config);
+
+  const stepsPerEpoch = trainSet.batchesPerEpoch();
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const dropouts = dropoutLayers(model);
+  const history: EpochLog[] = [];
+  let stepsThisProcess = 0;
+  let status: TrainStatus = 'completed';
+  const runStart = Date.now();
+  const startStep = state.globalStep;
+  const stopRequested = () => hooks.signal?.aborted === true || (config.stopAfterSteps > 0 && stepsThisProcess >= config.stopAfterSteps);
+
+  epochs: while (state.epoch < config.epochs) {
+    const epoch = state.epoch;
+    if (state.stepInEpoch === 0) {
+      state.epochLossSum = 0;
+      state.epochImages = 0;
+    }
+    const level = phi ? deps.schedule(epoch, config.epochs) : null;
+    const bar = config.progress ? new ProgressBar(stderr, `epoch ${epoch + 1}/${config.epochs}`, stepsPerEpoch) : null;
+    let dataMs = 0;
+    let computeMs = 0;
+    let lossMs = 0;
+    let lossSampledComputeMs = 0;
+    let imagesThisEpoch = 0;
+    let lr = learningRate(config, state.globalStep, stepsPerEpoch);
+    const epochStart = Date.now();
+    const batches = trainSet.epoch(epoch, state.stepInEpoch)[Symbol.asyncIterator]();
+
+    while (state.stepInEpoch < stepsPerEpoch) {
+      const step = state.stepInEpoch;
+      const t0 = performance.now();
+      const next = await batches.next();
+      const t1 = performance.now();
+      if (next.done) break;
+      const batch = next.value;
+      const B = batch.batchSize;
+      lr = learningRate(config, state.globalStep, stepsPerEpoch);
+      // Adam reads this.learningRate on every applyGradients; tfjs only marks it protected.
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      const dropSeed = mixSeed(config.seed, 'dropout', epoch, step);
+      dropouts.forEach((d, i) => (d.seed = mixSeed(dropSeed, i)));
+      const x = tf.tensor4d(batch.images, [B, batch.size, batch.size, 3]);
+      const y = tf.tensor2d(batch.landmarks, [B, D]);
+      const p = phi && level !== null ? tf.tensor2d(phi.forBatch(level, batch.indices, batch.landmarks), [B, D]) : null;
+      const cost = optimizer.minimize(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor2D, p), true, vars)!;
+      const lossValue = (await cost.data())[0];
+      const t2 = performance.now();
+      // The loss's own share, timed apart on every 10th step (forward + gradient, same shapes).
+      if (step % 10 === 0) {
+        const pred = tf.randomNormal([B, D], 0, 0.1, 'float32', dropSeed);
+        const l0 = performance.now();
+        const g = tf.grad((q: tf.Tensor) => lossFn(y, q as tf.Tensor2D, p))(pred);
+        await g.data();
+        lossMs += performance.now() - l0;
+        lossSampledComputeMs += t2 - t1;
+        tf.dispose([pred, g]);
+      }
+      tf.dispose([x, y, cost, ...(p ? [p] : [])]);
+      if (!Number.isFinite(lossValue)) {
+        throw new ValueRangeError(`training diverged: loss ${lossValue} at epoch ${epoch + 1}, step ${step + 1} (try a lower lr)`);
+      }
+      dataMs += t1 - t0;
+      computeMs += t2 - t1;
+      state.epochLossSum += lossValue * B;
+      state.epochImages += B;
+      imagesThisEpoch += B;
+      state.stepInEpoch++;
+      state.globalStep++;
+      stepsThisProcess++;
+
+      const elapsed = (Date.now() - runStart) / 1000;
+      const left = config.epochs * stepsPerEpoch - state.globalStep;
+      bar?.update(state.stepInEpoch, state.epochLossSum / state.epochImages, imagesThisEpoch / Math.max(1e-3, (Date.now() - epochStart) / 1000), (elapsed / (state.globalStep - startStep)) * left);
+
+      if (stopRequested() && state.stepInEpoch < stepsPerEpoch) {
+        await batches.return?.(undefined);
+        await saveCheckpoint(paths.latest, model, optimizer, { ...state, config });
+        status = hooks.signal?.aborted ? 'interrupted' : 'stopped';
+        bar?.finish(`${status} at step ${state.stepInEpoch}/${stepsPerEpoch}; checkpoint written`);
+        break epochs;
+      }
+      if (config.checkpointEvery > 0 && state.globalStep % config.checkpointEvery === 0 && state.stepInEpoch < stepsPerEpoch) {
+        await saveCheckpoint(paths.latest, model, optimizer, { ...state, config });
+      }
+    }
+    await batches.return?.(undefined);
+    const trainS = (Date.now() - epochStart) / 1000;
+
+    const v0 = Date.now();
+    const valNme = await validate(model, valSet, deps);
+    const valTimeS = (Date.now() - v0) / 1000;
+    const isBest = valNme !== null && (state.bestNme === null || valNme < state.bestNme);
+    if (isBest) {
+      state.bestNme = valNme;
+      state.bestEpoch = epoch + 1;
+    }
+    const stepMs = dataMs + computeMs;
+    const log: EpochLog = {
+      epoch: epoch + 1,
+      globalStep: state.globalStep,
+      loss: state.epochLossSum / Math.max(1, state.epochImages),
+      valNme,
+      lr,
+      level,
+      timeS: trainS,
+      valTimeS,
+      imagesPerSec: imagesThisEpoch / Math.max(1e-3, trainS),
+      share: {
+        data: stepMs > 0 ? dataMs / stepMs : 0,
+        compute: stepMs > 0 ? computeMs / stepMs : 0,
+        loss: lossSampledComputeMs > 0 ? Math.min(1, lossMs / lossSampledComputeMs) * (computeMs / stepMs) : 0,
+      },
+      best: isBest,
+    };
+    state.epoch++;
+    state.stepInEpoch = 0;
+    const snapshot: TrainState = { ...state, config };
+    if (isBest) await saveCheckpoint(paths.best, model, optimizer, snapshot);
+    await saveCheckpoint(paths.latest, model, optimizer, snapshot);
+    fs.appendFileSync(paths.log, JSON.stringify(log) + '\n');
+    history.push(log);
+    bar?.finish(
+      `loss ${log.loss.toPrecision(4)}, val NME ${valNme === null ? '-' : (100 * valNme).toFixed(3) + '%'}, ` +
+        `${log.imagesPerSec.toFixed(1)} img/s, ${formatDuration(trainS)} (data wait ${(100 * log.share.data).toFixed(0)}%, loss ${(100 * log.share.loss).toFixed(1)}%)${isBest ? ', best' : ''}`,
+    );
+    hooks.onEpoch?.(log);
+    if (stopRequested() && state.epoch < config.epochs) {
+      status = hooks.signal?.aborted ? 'interrupted' : 'stopped';
+      break;
+    }
+  }
+  return { status, epochsDone: state.epoch, globalStep: state.globalStep, bestNme: state.bestNme, bestEpoch: state.bestEpoch, history, model, config };
+}
+
+/** Rows of `table` (n x width) picked by `indices`. */
+function gatherRows(table: Float32Array, width: number, indices: readonly number[]): Float32Array {
+  const out = new Float32Array(indices.length * width);
+  indices.forEach((r, i) => out.set(table.subarray(r * width, (r + 1) * width), i * width));
+  return out;
+}

@@ -1,0 +1,65 @@
+/**
+ * Landmarks for faces on disk with a trained model: the plain crop the training used, the
+ * network, and the crop's inverse transform back to source-image pixels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ArgumentError } from '../errors';
+import { DataLoader, cropTransform, invertAffine, landmarksToSource, type FaceRecord } from '../data';
+import * as v from '../validate';
+
+export interface PredictOptions {
+  /** Crop margin; must match the training's (default 0.15). */
+  margin?: number;
+  batchSize?: number;
+  onBadData?: 'error' | 'skip';
+}
+
+/** The square input side of a landmark model ([B, S, S, 3]). */
+export function modelInputSize(model: tf.LayersModel): number {
+  const s = model.inputs[0].shape;
+  if (s.length !== 4 || s[1] !== s[2] || typeof s[1] !== 'number' || s[3] !== 3) {
+    throw new ArgumentError(`model: expected an input of shape [batch, S, S, 3], got [${s.join(', ')}]`);
+  }
+  return s[1];
+}
+
+export interface Predictions {
+  /** N x 2L predictions in source-image pixels, in the order of the faces that could be read. */
+  landmarks: Float32Array;
+  /** Indices (into `records`) of those faces. */
+  indices: number[];
+}
+
+/** Predicts landmarks (source pixels) for every record whose image can be read. */
+export async function predictRecords(model: tf.LayersModel, records: FaceRecord[], options: PredictOptions = {}): Promise<Predictions> {
+  const o = v.options<PredictOptions>('options', options);
+  const size = modelInputSize(model);
+  const margin = v.nonNegativeNumber('options.margin', o.margin ?? 0.15);
+  const batchSize = v.integer('options.batchSize', o.batchSize ?? 32, 1, 1e5);
+  const D = model.outputs[0].shape[1];
+  if (records.length === 0) return { landmarks: new Float32Array(0), indices: [] };
+  if (D !== records[0].landmarks.length) {
+    throw new ArgumentError(`model: predicts ${D} coordinates, the faces have ${records[0].landmarks.length}`);
+  }
+  const loader = await DataLoader.create(records, { size, batchSize, margin, augment: false, shuffle: false, onError: o.onBadData === 'skip' ? 'skip' : 'throw' });
+  const out: Float32Array[] = [];
+  const indices: number[] = [];
+  try {
+    for await (const b of loader.epoch(0)) {
+      const y = tf.tidy(() => model.predict(tf.tensor4d(b.images, [b.batchSize, size, size, 3])) as tf.Tensor);
+      const u = await y.data<'float32'>();
+      y.dispose();
+      b.indices.forEach((r, i) => {
+        const rec = records[r];
+        const inverse = invertAffine(cropTransform({ box: rec.box, landmarks: rec.landmarks, size, margin }));
+        out.push(landmarksToSource(u.subarray(i * D, (i + 1) * D), inverse, size));
+        indices.push(r);
+      });
+    }
+  } finally {
+    await loader.close();
+  }
+  const landmarks = new Float32Array(out.length * D);
+  out.forEach((p, i) => landmarks.set(p, i * D));
+  return { landmarks, indices };
+}

@@ -1,0 +1,214 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../lib/cli/main';
+import { formatPts, loadDataset, splitDataset } from '../lib/data';
+import { AsmModel, fitAsm } from '../lib/asm';
+import { cropTargets } from '../lib/train/folder-data';
+import { ringLandmarks, texture, writeImage } from './helpers/data-fixtures';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-cli-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs `acr argv` in this process, capturing what it prints. */
+async function acr(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  const warn = console.warn;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  console.warn = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+    console.warn = warn;
+  }
+}
+
+const COMMANDS = ['train', 'eval', 'fit-asm'];
+
+t.test('--help for each command: usage, options, exit codes, exit 0', async (t) => {
+  for (const c of COMMANDS) {
+    const r = await acr(c, '--help');
+    t.equal(r.code, 0, c);
+    t.match(r.out, new RegExp(`^Usage: acr ${c} \\[options\\]`), c);
+    t.match(r.out, /Exit codes: 0 success, 1 failure, 2 bad usage/);
+    t.match(r.out, /--data PATH/);
+  }
+  const top = await acr('--help');
+  t.equal(top.code, 0);
+  for (const c of COMMANDS) t.match(top.out, new RegExp(`\\n  ${c} `));
+  t.equal((await acr()).code, 2, 'no command is a usage error');
+  const train = await acr('train', '-h');
+  t.match(train.out, /130 interrupted/);
+  t.notMatch((await acr('eval', '--help')).out, /130/);
+  t.match(train.out, /--loss VALUE\s+Training loss \(one of acr, l2, l1, smoothl1, wing, softwing, awing; default acr\)/);
+});
+
+t.test('bad arguments exit 2 with a message naming the flag', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['train'], /--data is required/],
+    [['train', '--data', 'x', '--epochs', 'ten'], /--epochs: expected an integer, got 'ten'/],
+    [['train', '--data', 'x', '--epochs', '0'], /--epochs: expected an integer in \[1, /],
+    [['train', '--data', 'x', '--batch-size', '2.5'], /--batch-size: expected an integer/],
+    [['train', '--data', 'x', '--loss', 'l3'], /--loss: expected one of acr, l2/],
+    [['train', '--data', 'x', '--lr=-1'], /--lr: expected a number > 0/],
+    [['train', '--data', 'x', '--val-fraction', '1'], /--val-fraction: expected a fraction in \[0, 1\)/],
+    [['train', '--data', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['train', '--data', 'x', 'extra'], /unexpected argument 'extra'/],
+    [['train', '--data'], /--data/],
+    [['fit-asm', '--data', 'x', '--levels', '0.8,2'], /--levels: expected comma-separated variance levels/],
+    [['fit-asm', '--data', 'x', '--val-fraction', '-0.5'], /--val-fraction/],
+    [['fit-asm'], /--data is required/],
+    [['eval'], /--model or --run is required/],
+    [['eval', '--model', 'm'], /--data is required without --run/],
+    [['eval', '--model', 'm', '--data', 'd', '--split', 'val'], /--split val needs --run/],
+    [['eval', '--run', 'r', '--normalizer', 'nose'], /--normalizer: expected one of inter-ocular/],
+    [['nonsense'], /unknown command 'nonsense'/],
+  ];
+  for (const [argv, msg] of cases) {
+    const r = await acr(...argv);
+    t.equal(r.code, 2, argv.join(' '));
+    t.match(r.err, msg, argv.join(' '));
+  }
+});
+
+t.test('runtime failures exit 1 with the cause', async (t) => {
+  const r = await acr('train', '--data', path.join(tmp, 'no-such-folder'), '--out', path.join(tmp, 'run'), '--no-progress');
+  t.equal(r.code, 1);
+  t.match(r.err, /no-such-folder/);
+  const e = await acr('eval', '--model', path.join(tmp, 'no-model'), '--data', tmp);
+  t.equal(e.code, 1);
+  t.match(e.err, /no-model/);
+});
+
+/** A 300-W style folder: 68-point faces on textured images, two sources (for the split). */
+async function fixtureFolder(dir: string, n: number): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const name = `${i % 2 ? 'lfpw' : 'helen'}_${i}`;
+    await writeImage(path.join(dir, `${name}.png`), texture(64, 64, i));
+    const lm = ringLandmarks(68, 32 + (i % 5) - 2, 32 + (i % 3) - 1, 14 + (i % 4), 18 - (i % 3));
+    fs.writeFileSync(path.join(dir, `${name}.pts`), formatPts(Array.from(lm, (v) => v + 1)));
+  }
+}
+
+t.test('end to end: acr train (tiny model, 1 epoch) then acr eval --run', async (t) => {
+  const data = path.join(tmp, 'faces');
+  await fixtureFolder(data, 20);
+  const run = path.join(tmp, 'run-e2e');
+  const r = await acr('train', '--data', data, '--out', run, '--loss', 'l2', '--arch', 'tiny', '--input-size', '32', '--epochs', '1', '--batch-size', '8', '--val-fraction', '0.2', '--no-progress');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /completed: 1\/1 epochs, 2 steps, best val NME/);
+  const log = fs.readFileSync(path.join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.equal(log.length, 1);
+  t.ok(log[0].valNme > 0 && Number.isFinite(log[0].loss));
+  const split = JSON.parse(fs.readFileSync(path.join(run, 'split.json'), 'utf8'));
+  t.equal(split.val.length, 4, '20% of each source');
+  t.same(split.val.filter((id: string) => split.train.includes(id)), [], 'validation faces are not trained on');
+  for (const f of ['model.json', 'weights.bin', 'optimizer.bin', 'state.json']) t.ok(fs.existsSync(path.join(run, 'checkpoints', 'best', f)), f);
+
+  const e = await acr('eval', '--run', run, '--worst', '2');
+  t.equal(e.code, 0, e.err);
+  t.match(e.out, /4 faces, NME [\d.]+% \(inter-ocular\(36,45\)\), FR@0.1 [\d.]+%, AUC@0.1 [\d.]+/);
+  for (const f of ['summary.json', 'per_image.csv', 'ced.svg', 'ced.png', 'worst.png']) t.ok(fs.existsSync(path.join(run, 'eval', f)), f);
+  const summary = JSON.parse(fs.readFileSync(path.join(run, 'eval', 'summary.json'), 'utf8'));
+  t.equal(summary.count, 4);
+  t.equal(summary.split, 'val');
+  // The validation NME the trainer logged (crop coordinates) equals eval's (source pixels): the crop is a similarity.
+  t.ok(Math.abs(summary.nme / 100 - log[0].valNme) < 1e-4 * log[0].valNme, `${summary.nme / 100} vs ${log[0].valNme}`);
+  const all = await acr('eval', '--model', path.join(run, 'checkpoints', 'latest'), '--data', data, '--out', path.join(tmp, 'eval-all'), '--worst', '0');
+  t.equal(all.code, 0, all.err);
+  t.match(all.out, /20 faces/);
+  const cmp = await acr('eval', '--run', run, '--worst', '0', '--out', path.join(tmp, 'eval-cmp'), '--name', 'again', '--compare', path.join(run, 'eval'));
+  t.equal(cmp.code, 0, cmp.err);
+  const svg = fs.readFileSync(path.join(tmp, 'eval-cmp', 'ced-compare.svg'), 'utf8');
+  t.match(svg, /again/);
+  t.match(svg, /run-e2e/);
+  t.ok(fs.statSync(path.join(tmp, 'eval-cmp', 'ced-compare.png')).size > 0);
+  const bad = await acr('eval', '--run', run, '--worst', '0', '--out', path.join(tmp, 'eval-bad'), '--compare', path.join(tmp, 'nowhere'));
+  t.equal(bad.code, 1);
+  t.match(bad.err, /nowhere.*per_image\.csv|per_image\.csv.*nowhere/);
+});
+
+/** Starts `acr train` in a child and waits until it has written a checkpoint. */
+async function trainChild(args: string[], run: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'lib', 'cli', 'main.ts'), ...args, '--epochs', '400', '--checkpoint-every', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const io = { out: '', err: '' };
+  child.stdout.on('data', (d) => (io.out += d));
+  child.stderr.on('data', (d) => (io.err += d));
+  const state = path.join(run, 'checkpoints', 'latest', 'state.json');
+  const deadline = Date.now() + 60000;
+  while (!fs.existsSync(state) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  return { child, io, state, exited };
+}
+
+function trainArgs(data: string, run: string): string[] {
+  return ['train', '--data', data, '--out', run, '--loss', 'l2', '--arch', 'tiny', '--input-size', '16', '--batch-size', '4', '--val-fraction', '0', '--no-progress'];
+}
+
+t.test('acr fit-asm fits the training faces only; acr train --loss acr runs the ACR path', async (t) => {
+  const data = path.join(tmp, 'faces-asm');
+  await fixtureFolder(data, 20);
+  const file = path.join(tmp, 'asm.json');
+  const r = await acr('fit-asm', '--data', data, '--out', file, '--val-fraction', '0.2');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /fitted on 16 training faces \(4 held out\), 136 coordinates/);
+  t.match(r.out, /variance 0\.80: \d+ components/);
+  const model = AsmModel.fromJSON(JSON.parse(fs.readFileSync(file, 'utf8')));
+  // The same model from the same 16 training shapes, computed here directly.
+  const ds = await loadDataset(data);
+  const split = splitDataset(ds.records, { valFraction: 0.2, seed: 0 });
+  const direct = fitAsm(cropTargets(split.train, 224, 0.15), { numLandmarks: 68 });
+  t.same(Array.from(model.mean), Array.from(direct.mean), 'mean of the training shapes, crop-normalised');
+
+  const run = path.join(tmp, 'run-acr');
+  const tr = await acr('train', '--data', data, '--out', run, '--loss', 'acr', '--arch', 'tiny', '--input-size', '32', '--epochs', '2', '--batch-size', '8', '--val-fraction', '0.2', '--no-progress');
+  t.equal(tr.code, 0, tr.err);
+  const log = fs.readFileSync(path.join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.same(log.map((l) => l.level), [0.8, 0.95], 'the reference schedule scaled to 2 epochs (epoch 1 = 75 of 150)');
+  t.ok(log.every((l) => Number.isFinite(l.loss) && l.loss > 0));
+  const trainedAsm = AsmModel.fromJSON(JSON.parse(fs.readFileSync(path.join(run, 'asm.json'), 'utf8')));
+  t.same(Array.from(trainedAsm.mean), Array.from(fitAsm(cropTargets(split.train, 32, 0.15), { numLandmarks: 68 }).mean), 'the run fitted its ASM on its training faces');
+});
+
+t.test('SIGINT: the child finishes the step, writes the checkpoint, exits 130; --resume completes', async (t) => {
+  const data = path.join(tmp, 'faces-int');
+  await fixtureFolder(data, 16);
+  const run = path.join(tmp, 'run-int');
+  const args = trainArgs(data, run);
+  const { child, io, state, exited } = await trainChild(args, run);
+  t.ok(fs.existsSync(state), 'a checkpoint appeared');
+  child.kill('SIGINT');
+  const { code } = await exited;
+  t.equal(code, 130, io.err);
+  t.match(io.err, /interrupted; finishing the step and writing the checkpoint/);
+  t.match(io.out, /resume with: acr train .* --resume/);
+  const s = JSON.parse(fs.readFileSync(state, 'utf8'));
+  t.ok(s.globalStep >= 1 && s.epoch < 400);
+  const r = await acr(...args, '--epochs', String(s.epoch + 1), '--resume');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, new RegExp(`completed: ${s.epoch + 1}/${s.epoch + 1} epochs`));
+
+  // A kill (no chance to write anything) resumes from the last complete checkpoint.
+  const killed = path.join(tmp, 'run-kill');
+  const k = await trainChild(trainArgs(data, killed), killed);
+  await new Promise((r) => setTimeout(r, 300));
+  k.child.kill('SIGKILL');
+  t.equal((await k.exited).signal, 'SIGKILL');
+  const ks = JSON.parse(fs.readFileSync(path.join(killed, 'checkpoints', 'latest', 'state.json'), 'utf8'));
+  const kr = await acr(...trainArgs(data, killed), '--epochs', String(ks.epoch + 1), '--resume');
+  t.equal(kr.code, 0, kr.err);
+  t.match(kr.out, /completed/);
+  t.same(fs.readdirSync(path.join(killed, 'checkpoints')), ['latest'], 'no temp folders left behind (no validation set: no best)');
+});

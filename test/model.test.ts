@@ -1,0 +1,61 @@
+import t from 'tap';
+import * as tf from '@tensorflow/tfjs';
+import { buildModel, makeDivisible, mobileNetV2, mobileNetV2Backbone, tinyCnn } from '../lib/model';
+
+tf.enableProdMode();
+
+t.test('makeDivisible matches Keras rounding', async (t) => {
+  t.equal(makeDivisible(32 * 1.0), 32);
+  t.equal(makeDivisible(16 * 0.35), 8);
+  t.equal(makeDivisible(24 * 0.5), 16); // 12 -> 16 (Keras: int(12 + 4) // 8 * 8 = 16)
+  t.equal(makeDivisible(96 * 0.75), 72);
+  t.equal(makeDivisible(160 * 0.35), 56);
+});
+
+t.test('MobileNetV2 1.0/224 backbone has the Keras parameter count', async (t) => {
+  // Keras MobileNetV2(alpha=1.0, include_top=False): 2,257,984 parameters (34,112 non-trainable BN stats).
+  const b = mobileNetV2Backbone({});
+  t.equal(b.countParams(), 2257984);
+  t.same(b.outputs[0].shape, [null, 7, 7, 1280]);
+  const nonTrainable = b.nonTrainableWeights.reduce((n, w) => n + w.shape.reduce((a, c) => a! * c!, 1)!, 0);
+  t.equal(nonTrainable, 34112);
+  // Head: dense 1280 -> 136.
+  const m = mobileNetV2({});
+  t.equal(m.countParams(), 2257984 + 1280 * 136 + 136);
+  t.same(m.outputs[0].shape, [null, 136]);
+  const types = new Set(m.layers.map((l) => l.getClassName()));
+  t.same([...types].sort(), ['Add', 'BatchNormalization', 'Conv2D', 'DepthwiseConv2D', 'Dense', 'Dropout', 'GlobalAveragePooling2D', 'InputLayer', 'ReLU'].sort());
+  t.equal(m.layers.filter((l) => l.getClassName() === 'Add').length, 10, 'residual adds where stride 1 and channels match');
+  t.ok(m.getLayer('block_16_project_BN'));
+  b.dispose();
+  m.dispose();
+});
+
+t.test('MobileNetV2 small: output shape, width multiplier, landmark count, determinism', async (t) => {
+  const a = mobileNetV2({ inputSize: 64, width: 0.35, numLandmarks: 29, seed: 7 });
+  const b = mobileNetV2({ inputSize: 64, width: 0.35, numLandmarks: 29, seed: 7 });
+  const c = mobileNetV2({ inputSize: 64, width: 0.35, numLandmarks: 29, seed: 8 });
+  const x = tf.randomUniform([2, 64, 64, 3], -1, 1, 'float32', 1);
+  const ya = a.predict(x) as tf.Tensor;
+  t.same(ya.shape, [2, 58]);
+  t.same(ya.dataSync(), (b.predict(x) as tf.Tensor).dataSync(), 'same seed, same weights');
+  t.notSame(ya.dataSync(), (c.predict(x) as tf.Tensor).dataSync(), 'other seed, other weights');
+  const maxAbs = Math.max(...Array.from(ya.dataSync(), Math.abs));
+  t.ok(maxAbs > 0 && maxAbs < 0.05, `the head starts near 0 (max |y| = ${maxAbs}), the centre of the crop`);
+  t.ok(a.countParams() < mobileNetV2({ inputSize: 64, width: 1.0, numLandmarks: 29 }).countParams() / 3);
+  t.equal(a.getLayer('Conv1').getWeights()[0].shape[3], 16, 'first conv 32 x 0.35 rounded to 16');
+  t.throws(() => mobileNetV2({ width: 0 }), { code: 'ERR_RANGE' });
+  t.throws(() => mobileNetV2({ inputSize: 16 }), { code: 'ERR_RANGE' });
+  t.throws(() => mobileNetV2({ dropout: 1 }), { code: 'ERR_RANGE' });
+});
+
+t.test('tiny CNN and buildModel', async (t) => {
+  const m = tinyCnn({ inputSize: 16, numLandmarks: 5 });
+  const y = m.predict(tf.zeros([3, 16, 16, 3])) as tf.Tensor;
+  t.same(y.shape, [3, 10]);
+  // conv1 3*3*3*8 + bn 4*8, conv2 3*3*8*16 + bn 4*16, dw 3*3*16 + bn 4*16, pw 16*32 + bn 4*32, dense 32*10+10
+  t.equal(m.countParams(), 216 + 32 + 1152 + 64 + 144 + 64 + 512 + 128 + 330);
+  const b = buildModel({ arch: 'tiny', inputSize: 16, width: 2, numLandmarks: 5, dropout: 0, seed: 0 });
+  t.equal(b.getLayer('conv1').getWeights()[0].shape[3], 16);
+  t.throws(() => buildModel({ arch: 'resnet' as never, inputSize: 16, width: 1, numLandmarks: 5, dropout: 0, seed: 0 }), { code: 'ERR_ARG' });
+});

@@ -1,0 +1,65 @@
+import t from 'tap';
+import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig } from '../lib/train/config';
+import { learningRate } from '../lib/train/lr';
+import { ProgressBar, formatDuration } from '../lib/train/progress';
+
+t.test('defaults in one place; every field validated with its name', async (t) => {
+  const c = resolveTrainConfig({ data: 'd' });
+  t.same({ ...c, data: '' }, DEFAULT_TRAIN_CONFIG);
+  t.equal(c.inputSize, 224, 'the paper\'s input size');
+  t.equal(c.width, 1);
+  const bad: Array<[Record<string, unknown>, string, RegExp]> = [
+    [{ epochs: 0 }, 'ERR_RANGE', /config\.epochs/],
+    [{ batchSize: 1.5 }, 'ERR_RANGE', /config\.batchSize/],
+    [{ loss: 'mse' }, 'ERR_ARG', /config\.loss: expected one of 'acr'/],
+    [{ arch: 'vgg' }, 'ERR_ARG', /config\.arch/],
+    [{ lr: 0 }, 'ERR_RANGE', /config\.lr/],
+    [{ lambda: -1 }, 'ERR_RANGE', /config\.lambda/],
+    [{ valFraction: 1 }, 'ERR_RANGE', /config\.valFraction/],
+    [{ dropout: 1 }, 'ERR_RANGE', /config\.dropout/],
+    [{ lrMinFactor: 2 }, 'ERR_RANGE', /config\.lrMinFactor/],
+    [{ augment: 'yes' }, 'ERR_ARG', /config\.augment/],
+    [{ out: '' }, 'ERR_ARG', /config\.out/],
+    [{ inputSize: 16 }, 'ERR_RANGE', /config\.inputSize/],
+    [{ typo: 1 }, 'ERR_ARG', /config\.typo: unknown option/],
+  ];
+  for (const [p, code, msg] of bad) t.throws(() => resolveTrainConfig({ data: 'd', ...p }), { code, message: msg }, JSON.stringify(p));
+  t.equal(resolveTrainConfig({ arch: 'tiny', inputSize: 16 }).inputSize, 16, 'the tiny net takes small inputs');
+  t.throws(() => resolveTrainConfig('x' as never), { code: 'ERR_ARG' });
+});
+
+t.test('learning-rate schedules', async (t) => {
+  const base = { ...DEFAULT_TRAIN_CONFIG, lr: 1e-3, epochs: 10 };
+  const spe = 5;
+  const cos = { ...base, lrSchedule: 'cosine' as const, lrMinFactor: 0.01 };
+  t.equal(learningRate(cos, 0, spe), 1e-3, 'starts at lr');
+  t.ok(Math.abs(learningRate(cos, 49, spe) - 1e-5) < 1e-15, 'ends at lr * lrMinFactor');
+  t.ok(Math.abs(learningRate(cos, 24.5, spe) - (1e-5 + 0.5 * (1e-3 - 1e-5))) < 1e-12, 'half way: the midpoint');
+  for (let s = 1; s < 50; s++) t.ok(learningRate(cos, s, spe) <= learningRate(cos, s - 1, spe), `monotone at ${s}`);
+  const step = { ...base, lrSchedule: 'step' as const, lrStepEpochs: 4, lrStepGamma: 0.1 };
+  t.equal(learningRate(step, 19, spe), 1e-3);
+  t.ok(Math.abs(learningRate(step, 20, spe) - 1e-4) < 1e-15);
+  t.ok(Math.abs(learningRate(step, 40, spe) - 1e-5) < 1e-15);
+  t.equal(learningRate({ ...base, lrSchedule: 'constant' as const }, 33, spe), 1e-3);
+  const warm = { ...cos, warmupEpochs: 2 };
+  t.equal(learningRate(warm, 0, spe), 1e-4, 'warm-up: linear from lr / steps');
+  t.equal(learningRate(warm, 9, spe), 1e-3);
+  t.equal(learningRate(warm, 10, spe), 1e-3, 'cosine starts after the warm-up');
+});
+
+t.test('progress bar: TTY redraws one line, logs get ~10 lines an epoch', async (t) => {
+  t.equal(formatDuration(0), '00:00');
+  t.equal(formatDuration(3725), '1:02:05');
+  t.equal(formatDuration(NaN), '--:--');
+  const chunks: string[] = [];
+  const tty = new ProgressBar({ write: (s) => chunks.push(s) > 0, isTTY: true, columns: 100 }, 'epoch 1/2', 4);
+  tty.update(2, 0.5, 10, 30);
+  t.match(chunks[0], /^\repoch 1\/2 \[=+>? *\] 2\/4 loss 0\.5000 10\.0 img\/s ETA 00:30\x1b\[K$/);
+  tty.finish('done');
+  t.match(chunks[1], /^\repoch 1\/2 done\x1b\[K\n$/);
+  const lines: string[] = [];
+  const log = new ProgressBar({ write: (s) => lines.push(s) > 0 }, 'epoch 1/1', 100);
+  for (let i = 1; i <= 100; i++) log.update(i, 1, 1, 1);
+  t.equal(lines.length, 11, 'the first step, then every 10%');
+  t.ok(lines.every((l) => l.endsWith('\n') && !l.includes('\r')));
+});

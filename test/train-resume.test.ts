@@ -1,0 +1,184 @@
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { train, type TrainHooks } from '../lib/train';
+import type { TrainData, TrainSet } from '../lib/train/data';
+import type { TrainDeps } from '../lib/train/deps';
+import { Rng, mixSeed } from '../lib/data/rng';
+
+tf.enableProdMode();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-resume-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const SIZE = 16;
+const L = 5;
+
+/** In-memory faces: random images and targets; order and noise depend only on (seed, epoch, face). */
+function syntheticSet(n: number, seed: number, batchSize: number, augment: boolean): TrainSet {
+  const rng = new Rng(seed);
+  const images = Float32Array.from({ length: n * SIZE * SIZE * 3 }, () => rng.uniform(-1, 1));
+  const targets = Float32Array.from({ length: n * 2 * L }, () => rng.uniform(-0.4, 0.4));
+  const px = SIZE * SIZE * 3;
+  const steps = augment ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
+  return {
+    length: n,
+    numLandmarks: L,
+    ids: Array.from({ length: n }, (_, i) => `face${seed}_${i}`),
+    targets,
+    usable: Array.from({ length: n }, (_, i) => i),
+    flipPermutation: null,
+    batchesPerEpoch: () => steps,
+    async *epoch(epoch, start) {
+      const order = Array.from({ length: n }, (_, i) => i);
+      if (augment) new Rng(mixSeed(seed, epoch)).shuffle(order);
+      for (let s = start; s < steps; s++) {
+        const idx = order.slice(s * batchSize, (s + 1) * batchSize);
+        const img = new Float32Array(idx.length * px);
+        const lm = new Float32Array(idx.length * 2 * L);
+        idx.forEach((r, i) => {
+          img.set(images.subarray(r * px, (r + 1) * px), i * px);
+          lm.set(targets.subarray(r * 2 * L, (r + 1) * 2 * L), i * 2 * L);
+          const noise = new Rng(mixSeed(seed, epoch, r));
+          if (augment) for (let k = i * px; k < (i + 1) * px; k++) img[k] += noise.uniform(-0.05, 0.05);
+        });
+        await new Promise((res) => setImmediate(res));
+        yield { images: img, landmarks: lm, indices: idx, batchSize: idx.length, size: SIZE, numLandmarks: L };
+      }
+    },
+  };
+}
+
+function data(): TrainData {
+  return { train: syntheticSet(20, 1, 8, true), val: syntheticSet(6, 2, 8, false), summary: 'synthetic' };
+}
+
+// Stand-ins for the loss, ASM and metric modules (their own tests cover them).
+const deps: Partial<TrainDeps> = {
+  loss: (c) => (y, p, phi) =>
+    tf.tidy(() => {
+      const d = tf.abs(tf.sub(p, y));
+      return c.loss === 'acr' && phi ? tf.mean(tf.log1p(tf.pow(d, tf.sub(2, phi)))) : tf.mean(tf.square(d));
+    }),
+  fitAsm: (shapes, numLandmarks) => {
+    const D = 2 * numLandmarks;
+    const n = shapes.length / D;
+    const mean = new Float32Array(D);
+    for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) mean[j] += shapes[i * D + j] / n;
+    return {
+      phi: (s, level) => {
+        const out = new Float32Array(s.length);
+        for (let i = 0; i < s.length / D; i++) {
+          let max = 1e-12;
+          for (let j = 0; j < D; j++) max = Math.max(max, (out[i * D + j] = Math.abs(s[i * D + j] - mean[j]) * level));
+          for (let j = 0; j < D; j++) out[i * D + j] /= max;
+        }
+        return out;
+      },
+      toJSON: () => ({ mean: [...mean] }),
+    };
+  },
+  schedule: (epoch, total) => (epoch < total / 2 ? 0.8 : 0.95),
+  nme: (pred, gt, numLandmarks) => {
+    const n = pred.length / (2 * numLandmarks);
+    return Array.from({ length: n }, (_, i) => {
+      let s = 0;
+      for (let k = 0; k < numLandmarks; k++) {
+        const o = (i * numLandmarks + k) * 2;
+        s += Math.hypot(pred[o] - gt[o], pred[o + 1] - gt[o + 1]);
+      }
+      return s / numLandmarks;
+    });
+  },
+};
+
+const base = { arch: 'tiny' as const, inputSize: SIZE, width: 1, dropout: 0.3, epochs: 3, batchSize: 8, lr: 3e-3, progress: false, warmupEpochs: 0.5 };
+
+async function weightsOf(m: tf.LayersModel): Promise<Float32Array[]> {
+  return Promise.all(m.getWeights().map(async (w) => (await w.data()) as Float32Array));
+}
+
+function readLog(dir: string): Array<Record<string, unknown>> {
+  return fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+for (const loss of ['l2', 'acr'] as const) {
+  t.test(`${loss}: stop mid-epoch, resume -> same weights and losses as an uninterrupted run`, async (t) => {
+    const hooks: TrainHooks = { data: data(), deps };
+    const full = await train({ ...base, loss, out: path.join(tmp, `${loss}-full`) }, hooks);
+    t.equal(full.status, 'completed');
+    t.equal(full.epochsDone, 3);
+    t.equal(full.globalStep, 6, '20 faces / batch 8 = 2 steps per epoch (last partial batch dropped)');
+
+    const out = path.join(tmp, `${loss}-split`);
+    const first = await train({ ...base, loss, out, stopAfterSteps: 3 }, { data: data(), deps });
+    t.equal(first.status, 'stopped');
+    t.equal(first.globalStep, 3);
+    const state = JSON.parse(fs.readFileSync(path.join(out, 'checkpoints', 'latest', 'state.json'), 'utf8'));
+    t.equal(state.epoch, 1, 'stopped inside epoch 2');
+    t.equal(state.stepInEpoch, 1);
+    const second = await train({ ...base, loss, out, resume: true }, { data: data(), deps });
+    t.equal(second.status, 'completed');
+    t.equal(second.globalStep, 6);
+
+    const a = await weightsOf(full.model);
+    const b = await weightsOf(second.model);
+    t.equal(a.length, b.length);
+    let same = true;
+    for (let i = 0; i < a.length; i++) if (Buffer.compare(Buffer.from(a[i].buffer), Buffer.from(b[i].buffer)) !== 0) same = false;
+    t.ok(same, 'bit-identical weights (incl. BN moving statistics)');
+    t.same(readLog(out).map((l) => l.loss), readLog(path.join(tmp, `${loss}-full`)).map((l) => l.loss), 'same epoch losses');
+    t.same(readLog(out).map((l) => l.valNme), readLog(path.join(tmp, `${loss}-full`)).map((l) => l.valNme), 'same validation NME');
+    if (loss === 'acr') {
+      t.ok(fs.existsSync(path.join(out, 'asm.json')));
+      t.same(readLog(out).map((l) => l.level), [0.8, 0.8, 0.95]);
+    }
+  });
+}
+
+t.test('a different seed trains differently; weights move; log and checkpoints are complete', async (t) => {
+  const out = path.join(tmp, 'seed');
+  const a = await train({ ...base, loss: 'l2', epochs: 2, out, seed: 5 }, { data: data(), deps });
+  const b = await train({ ...base, loss: 'l2', epochs: 2, out: path.join(tmp, 'seed2'), seed: 6 }, { data: data(), deps });
+  t.notSame(await weightsOf(a.model), await weightsOf(b.model));
+  const log = readLog(out);
+  t.equal(log.length, 2);
+  for (const l of log) {
+    t.ok(Number.isFinite(l.loss as number) && (l.valNme as number) > 0);
+    t.ok((l.imagesPerSec as number) > 0);
+    const s = l.share as { data: number; compute: number; loss: number };
+    t.ok(Math.abs(s.data + s.compute - 1) < 1e-9 && s.loss >= 0 && s.loss <= s.compute);
+  }
+  t.ok(log[1].lr < log[0].lr, 'cosine schedule decays');
+  for (const d of ['latest', 'best']) {
+    t.same(fs.readdirSync(path.join(out, 'checkpoints', d)).sort(), ['model.json', 'optimizer.bin', 'state.json', 'weights.bin']);
+  }
+  t.notOk(fs.existsSync(path.join(out, 'checkpoints', 'latest.tmp')));
+  t.ok(fs.existsSync(path.join(out, 'config.json')) && fs.existsSync(path.join(out, 'split.json')));
+});
+
+t.test('no tensors leak: after a run only the returned model holds memory', async (t) => {
+  const before = tf.memory().numTensors;
+  const r = await train({ ...base, loss: 'acr', epochs: 2, out: path.join(tmp, 'leak') }, { data: data(), deps });
+  const held = r.model.weights.length;
+  t.equal(tf.memory().numTensors - before, held, `${tf.memory().numTensors - before} tensors left, the model has ${held} weights`);
+  r.model.dispose();
+  t.equal(tf.memory().numTensors, before);
+  const resumed = await train({ ...base, loss: 'acr', epochs: 3, out: path.join(tmp, 'leak'), resume: true }, { data: data(), deps });
+  t.equal(resumed.globalStep, 6);
+  resumed.model.dispose();
+  t.equal(tf.memory().numTensors, before, 'resuming leaks nothing either');
+});
+
+t.test('resume refuses a checkpoint trained with other settings; abort signal interrupts', async (t) => {
+  const out = path.join(tmp, 'guard');
+  await train({ ...base, loss: 'l2', epochs: 1, out }, { data: data(), deps });
+  await t.rejects(train({ ...base, loss: 'l2', epochs: 2, out, resume: true, batchSize: 4 }, { data: data(), deps }), { code: 'ERR_ARG', message: /batchSize/ });
+  const ac = new AbortController();
+  ac.abort();
+  const r = await train({ ...base, loss: 'l2', out: path.join(tmp, 'abort') }, { data: data(), deps, signal: ac.signal });
+  t.equal(r.status, 'interrupted');
+  t.equal(r.globalStep, 1, 'the step in flight finishes, then it stops');
+  await t.rejects(train({ ...base, loss: 'l2', out, bogus: 1 } as never, { data: data(), deps }), { code: 'ERR_ARG', message: /bogus/ });
+});
