@@ -1,7 +1,7 @@
 /** acr-loss: the public surface. */
 export * from './errors';
 export { info, setNumThreads, setIsa } from './info';
-export type { NativeInfo } from './info';
+export type { NativeInfo, AcrInfo } from './info';
 // ---- loss family ----
 export { acrLoss, acrLossComposite } from './loss';
 export type { AcrLossOpOptions } from './loss';

@@ -1,11 +1,17 @@
 import { call, NativeInfo } from './binding';
+import { nativeKernelStats, NativeKernelStats } from './tfjs/native-kernels';
 import * as v from './validate';
 
 export type { NativeInfo };
 
-/** What the addon was built with and what runs now: SIMD level, threads, CUDA, GPUs. */
-export function info(): NativeInfo {
-  return call((b) => b.info());
+export interface AcrInfo extends NativeInfo {
+  /** The native tfjs kernels (`useNativeKernels`): on or off, calls served natively and handed back to stock. */
+  nativeKernels: NativeKernelStats;
+}
+
+/** What the addon was built with and what runs now: SIMD level, threads, CUDA, GPUs, native tfjs kernels. */
+export function info(): AcrInfo {
+  return { ...call((b) => b.info()), nativeKernels: nativeKernelStats() };
 }
 
 /** Sets the size of the addon's thread pool (0 restores the default: ACR_NUM_THREADS or the core count). */

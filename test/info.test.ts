@@ -46,3 +46,19 @@ t.test('resizing the pool between parallel calls never hangs and keeps results e
   setNumThreads(0);
   t.pass('200 resizes');
 });
+
+t.test('info counts the native tfjs kernels and their fallbacks', async (t) => {
+  const tf = await import('@tensorflow/tfjs');
+  const { useNativeKernels, resetNativeKernelStats } = await import('../lib/index');
+  await tf.setBackend('cpu');
+  useNativeKernels(true);
+  t.teardown(() => useNativeKernels(false));
+  resetNativeKernelStats();
+  const x = tf.randomNormal([1, 5, 5, 3]);
+  const w = tf.randomNormal([3, 3, 3, 4]);
+  tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').dispose();
+  const k = info().nativeKernels;
+  t.equal(k.enabled, true);
+  t.ok(k.native.Conv2D >= 1, `Conv2D served natively (${JSON.stringify(k.native)})`);
+  tf.dispose([x, w]);
+});
