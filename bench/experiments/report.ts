@@ -246,10 +246,38 @@ async function main(): Promise<void> {
   for (const b of m.blocked) md.push(`- Not run yet: ${b}.`);
   md.push('');
 
-  // CED of every loss (seed-0 rows of the loss group).
+  // Peers (bench/experiments/faceapi-peer.ts): other models scored on the same faces.
+  const peersDir = path.join(RUNS_DIR, 'peers');
+  const peers = (fs.existsSync(peersDir) ? fs.readdirSync(peersDir).sort() : [])
+    .map((name) => path.join(peersDir, name, 'eval'))
+    .filter((d) => fs.existsSync(path.join(d, 'summary.json')))
+    .map((d) => {
+      const summary = readJson<Summary & { name: string; model?: string; box?: string; msPerFace?: number }>(path.join(d, 'summary.json'));
+      const per = readPerImage(path.join(d, 'per_image.csv'));
+      return { summary, per, hardSmooth: subsetNme(per, hardSmoothIds), hardYaw: subsetNme(per, hardYawIds) };
+    });
+  md.push('## Peers on the same validation faces');
+  md.push('');
+  if (peers.length === 0) md.push('Not run yet (`node --import tsx bench/experiments/faceapi-peer.ts`).');
+  else {
+    md.push('| model | box | NME % | FR@0.1 % | AUC@0.1 | NME hard Smooth-Face % | NME hard yaw % | ms/face (wasm, incl. decode) |');
+    md.push('|---|---|---|---|---|---|---|---|');
+    for (const p of peers) {
+      md.push(`| ${p.summary.name}: ${p.summary.model ?? ''} | ${p.summary.box ?? ''} | ${fmt(p.summary.nme)} | ${fmt(p.summary.failureRate)} | ${fmt(p.summary.auc, 4)} | ${fmt(p.hardSmooth)} | ${fmt(p.hardYaw)} | ${fmt(p.summary.msPerFace, 1)} |`);
+    }
+    md.push('');
+    md.push('face-api\'s 68-point nets (`faceLandmark68Net`, 112 px input, and its tiny variant) ship in the npm package; run by `bench/experiments/faceapi-peer.ts` with tfjs wasm on the ' +
+      'same faces and scored by the same lib/eval code. Our models crop around the ground-truth landmark box; face-api expects the box of its SSD detector, so it gets either that box mapped ' +
+      'to the detector\'s convention (inverse of the calibration in lib/onnx/detect.ts) or the SSD detection itself (its own pipeline). Caveat: face-api\'s training faces are not documented ' +
+      'in the package; if they include 300-W training images, these validation faces may be among them, which would favour it.');
+  }
+  md.push('');
+
+  // CED of every loss (seed-0 rows of the loss group) and the peers.
   const ced: CedRun[] = rows
     .filter((r) => r.e.group === 'loss' && r.perImage)
     .map((r) => ({ name: `${r.e.loss}${r.s.evalPartial ? ' (unfinished)' : ''}`, errors: valIds.map((id) => r.perImage!.get(id) ?? NaN).filter((x) => Number.isFinite(x)) }));
+  for (const p of peers) ced.push({ name: p.summary.name, errors: valIds.map((id) => p.per.get(id) ?? NaN).filter((x) => Number.isFinite(x)) });
   if (ced.length) {
     const opts = { threshold: 0.1, title: 'CED on the 300-W validation faces (inter-ocular NME)' };
     fs.writeFileSync(path.join(DOCS, 'results-ced.svg'), cedSvg(ced, opts));
@@ -268,6 +296,7 @@ async function main(): Promise<void> {
   md.push('bench/experiments/run.sh register acr-s0 /work/runs/acr-96   # optional: reuse runs trained elsewhere (read only)');
   md.push('bench/experiments/run.sh register l2-s0 /work/runs/l2-96');
   md.push('bench/experiments/run.sh start     # background; status / stop / report');
+  md.push('node --import tsx bench/experiments/faceapi-peer.ts   # the face-api peers (RUNS_DIR/peers)');
   md.push('bench/experiments/run.sh report    # this file');
   md.push('```');
   md.push('');
