@@ -26,7 +26,8 @@ const OPTIONS: OptionTable = {
   'lr-step-epochs': { kind: 'integer', help: 'Step: epochs between lr drops', defaultText: String(D.lrStepEpochs) },
   'lr-step-gamma': { kind: 'number', arg: 'F', help: 'Step: lr factor at each drop', defaultText: String(D.lrStepGamma) },
   warmup: { kind: 'number', arg: 'EPOCHS', help: 'Linear lr warm-up', defaultText: String(D.warmupEpochs) },
-  seed: { kind: 'integer', help: 'Seed of initialisation, split, order, augmentation, dropout', defaultText: String(D.seed) },
+  seed: { kind: 'integer', help: 'Seed of initialisation, order, augmentation, dropout (and the split without --split-seed)', defaultText: String(D.seed) },
+  'split-seed': { kind: 'integer', help: 'Seed of the train/validation split only (runs with different --seed share it)', defaultText: '--seed' },
   'val-fraction': { kind: 'number', arg: 'F', help: 'Share of faces per source held out for validation (and out of fitAsm)', defaultText: String(D.valFraction) },
   'no-augment': { kind: 'boolean', help: 'Train without online augmentation' },
   margin: { kind: 'number', arg: 'F', help: 'Crop margin around the landmarks\' box', defaultText: String(D.margin) },
@@ -72,6 +73,7 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   set('lrStepGamma', 'lr-step-gamma');
   set('warmupEpochs', 'warmup');
   set('seed', 'seed');
+  set('splitSeed', 'split-seed');
   set('valFraction', 'val-fraction');
   set('margin', 'margin');
   set('limit', 'limit');
@@ -87,7 +89,7 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
 
 const FLAG_OF: Record<string, string> = {
   phiMode: 'phi-mode', lossUnits: 'loss-units', inputSize: 'input-size', batchSize: 'batch-size', lrSchedule: 'lr-schedule',
-  lrMinFactor: 'lr-min', lrStepEpochs: 'lr-step-epochs', lrStepGamma: 'lr-step-gamma', warmupEpochs: 'warmup', valFraction: 'val-fraction',
+  lrMinFactor: 'lr-min', lrStepEpochs: 'lr-step-epochs', lrStepGamma: 'lr-step-gamma', warmupEpochs: 'warmup', valFraction: 'val-fraction', splitSeed: 'split-seed',
   checkpointEvery: 'checkpoint-every', onBadData: 'skip-bad',
 };
 

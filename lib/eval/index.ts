@@ -20,3 +20,4 @@ export {
 } from './metrics';
 export { cedSvg, cedPng, type CedRun, type CedPlotOptions } from './plot';
 export { perImageCsv, overlayPng, writeEvaluationReport, type PerImageRow, type OverlayFace, type OverlayOptions, type ReportOptions, type ReportResult } from './report';
+export { smoothFaceDistance, yawProxy, hardestIndices, subsetMean, YAW_POINTS_68 } from './hard';

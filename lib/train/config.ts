@@ -46,6 +46,8 @@ export interface TrainConfig {
   /** Linear warm-up from 0 over this many epochs (fractional allowed). */
   warmupEpochs: number;
   seed: number;
+  /** Seed of the train/validation split; null: `seed`. Lets runs of several seeds share one split. */
+  splitSeed: number | null;
   /** Share of faces (per source) held out for validation and kept out of fitAsm. */
   valFraction: number;
   /** Online augmentation of the training batches. */
@@ -90,6 +92,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   lrStepGamma: 0.1,
   warmupEpochs: 0,
   seed: 0,
+  splitSeed: null,
   valFraction: 0.1,
   augment: true,
   margin: 0.15,
@@ -131,6 +134,7 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   v.positiveNumber('config.lrStepGamma', c.lrStepGamma);
   v.nonNegativeNumber('config.warmupEpochs', c.warmupEpochs);
   v.integer('config.seed', c.seed, 0, 2 ** 31 - 1);
+  if (c.splitSeed !== null) v.integer('config.splitSeed', c.splitSeed, 0, 2 ** 31 - 1);
   const vf = v.nonNegativeNumber('config.valFraction', c.valFraction);
   if (!(vf < 1)) throw new ValueRangeError(`config.valFraction: expected a fraction in [0, 1), got ${vf}`);
   if (typeof c.augment !== 'boolean') throw new ArgumentError(`config.augment: expected a boolean, got ${v.describe(c.augment)}`);
@@ -148,5 +152,5 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
 
 /** Fields that must match between a checkpoint and a resumed run (the rest may change, e.g. epochs). */
 export const RESUME_INVARIANT: ReadonlyArray<keyof TrainConfig> = [
-  'arch', 'inputSize', 'width', 'dropout', 'loss', 'lambda', 'phiMode', 'lossUnits', 'batchSize', 'seed', 'valFraction', 'margin', 'limit', 'augment',
+  'arch', 'inputSize', 'width', 'dropout', 'loss', 'lambda', 'phiMode', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
 ];

@@ -81,7 +81,7 @@ export async function recordSet(records: FaceRecord[], numLandmarks: number, o: 
 export async function openDataset(config: TrainConfig): Promise<TrainData> {
   const ds = await loadDataset(config.data, { onError: config.onBadData === 'skip' ? 'skip' : 'throw' });
   const records = config.limit > 0 ? ds.records.slice(0, config.limit) : ds.records;
-  const split = splitDataset(records, { valFraction: config.valFraction, seed: config.seed });
+  const split = splitDataset(records, { valFraction: config.valFraction, seed: config.splitSeed ?? config.seed });
   const common = { ...config, augment: false, training: false };
   const train = await recordSet(split.train, ds.numLandmarks, { ...common, augment: config.augment, training: true });
   const val = await recordSet(split.val, ds.numLandmarks, common);

@@ -17,7 +17,7 @@ import { buildModel } from '../model';
 import { writeFileAtomic } from '../tfjs/io';
 import { mixSeed } from '../data/rng';
 import { checkpointPath, loadCheckpoint, saveCheckpoint, type TrainState, CHECKPOINT_VERSION } from './checkpoint';
-import { RESUME_INVARIANT, resolveTrainConfig, type TrainConfig } from './config';
+import { DEFAULT_TRAIN_CONFIG, RESUME_INVARIANT, resolveTrainConfig, type TrainConfig } from './config';
 import type { TrainData, TrainSet } from './data';
 import { learningRate } from './lr';
 import { ProgressBar, formatDuration, type ProgressStream } from './progress';
@@ -160,8 +160,10 @@ async function run(
   if (config.resume && checkpointPath(paths.latest) !== null) {
     const ck = await loadCheckpoint(paths.latest, optimizer);
     for (const k of RESUME_INVARIANT) {
-      if (JSON.stringify(ck.state.config[k]) !== JSON.stringify(config[k])) {
-        throw new ArgumentError(`config.${k}: the checkpoint in ${paths.latest} was trained with ${JSON.stringify(ck.state.config[k])}, this run asks for ${JSON.stringify(config[k])}`);
+      // Checkpoints written before a field existed were trained with its default.
+      const was = ck.state.config[k] === undefined ? DEFAULT_TRAIN_CONFIG[k] : ck.state.config[k];
+      if (JSON.stringify(was) !== JSON.stringify(config[k])) {
+        throw new ArgumentError(`config.${k}: the checkpoint in ${paths.latest} was trained with ${JSON.stringify(was)}, this run asks for ${JSON.stringify(config[k])}`);
       }
     }
     model = ck.model;
