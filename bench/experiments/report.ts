@@ -324,6 +324,24 @@ async function main(): Promise<void> {
   md.push('');
 
   fs.writeFileSync(path.join(DOCS, 'results.md'), md.join('\n'));
+
+  // The README's summary: evaluated rows and peers, between its results markers.
+  const readme = path.join(DOCS, '..', 'README.md');
+  const text = fs.readFileSync(readme, 'utf8');
+  const begin = '<!-- results:begin -->';
+  const end = '<!-- results:end -->';
+  if (text.includes(begin) && text.includes(end)) {
+    const t: string[] = ['| model | NME % | FR@0.1 % | AUC@0.1 | hard Smooth-Face % | hard yaw % | training |', '|---|---|---|---|---|---|---|'];
+    for (const r of rows.filter((x) => x.summary)) {
+      const label = `${r.e.name}${r.s.evalPartial ? ` (unfinished: epoch ${r.s.epochsDone}/${r.s.epochsPlanned})` : ''}`;
+      t.push(`| ${label} | ${fmt(r.summary!.nme)} | ${fmt(r.summary!.failureRate)} | ${fmt(r.summary!.auc, 4)} | ${fmt(r.hardSmooth)} | ${fmt(r.hardYaw)} | ${hours(r.trainS)}, ${r.s.epochsDone} epochs |`);
+    }
+    for (const p of peers) t.push(`| peer: ${p.summary.name} | ${fmt(p.summary.nme)} | ${fmt(p.summary.failureRate)} | ${fmt(p.summary.auc, 4)} | ${fmt(p.hardSmooth)} | ${fmt(p.hardYaw)} | – |`);
+    const missing = rows.filter((x) => !x.summary).map((x) => (x.s.config ? `${x.e.name} (training, epoch ${x.s.epochsDone}/${x.s.epochsPlanned})` : x.e.name));
+    if (missing.length) t.push('', `Not run yet: ${missing.join(', ')}${m.blocked.length ? ', and the seed repeats of the best ACR row and the best other loss' : ''}.`);
+    const [head, rest] = text.split(begin);
+    fs.writeFileSync(readme, `${head}${begin}\n${t.join('\n')}\n${end}${rest.split(end)[1]}`);
+  }
   fs.writeFileSync(
     path.join(DOCS, 'results.json'),
     JSON.stringify(
