@@ -12,7 +12,9 @@
  *   bench/experiments/run.sh commands            # the exact train/eval commands of every row
  *
  * Environment: RUNS_DIR (default runs/experiments), DATA (default ../shared/data/300w/train),
- * THREADS (native threads, default 0 = all cores), WORKERS (data worker threads, default 1).
+ * THREADS (native threads, default 0 = all cores), WORKERS (data worker threads, default 1),
+ * EXTRA_TRAIN_ARGS (appended to every `acr train`, later flags win: smoke tests only, e.g.
+ * "--limit 80 --epochs 1 --arch tiny --input-size 32"; the report flags rows whose config differs).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,13 +25,14 @@ import { RUNS_DIR, finalNme, register, state } from './runs';
 const DATA = process.env.DATA ?? FIXED.data;
 const THREADS = process.env.THREADS ?? '0';
 const WORKERS = process.env.WORKERS ?? '1';
+const EXTRA = (process.env.EXTRA_TRAIN_ARGS ?? '').split(/\s+/).filter(Boolean);
 const ACR = [process.execPath, '--import', 'tsx', 'lib/cli/main.ts'];
 const PID = path.join(RUNS_DIR, 'runner.pid');
 
 function commandOf(e: Experiment): { train: string[]; evaluate: string[] } {
   const dir = path.join(RUNS_DIR, e.name);
   return {
-    train: [...ACR, 'train', ...trainArgs(e, DATA), '--out', dir, '--threads', THREADS, '--workers', WORKERS, '--no-progress'],
+    train: [...ACR, 'train', ...trainArgs(e, DATA), '--out', dir, '--threads', THREADS, '--workers', WORKERS, '--no-progress', ...EXTRA],
     evaluate: [...ACR, 'eval', '--run', dir, '--name', e.name, '--threads', THREADS],
   };
 }
@@ -168,6 +171,10 @@ function main(argv: string[]): number {
   }
 }
 
+// `run.sh status | head` closes the pipe early: not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (err) {
