@@ -44,6 +44,19 @@ export function usageText(command: string, summary: string, table: OptionTable, 
 
 /** Parses `argv` against `table`; numbers are checked here, ranges by the library's validation. */
 export function parseOptions(command: string, argv: string[], table: OptionTable): ParsedValues {
+  return parseCommand(command, argv, table, []).values;
+}
+
+/**
+ * Like parseOptions, for commands that also take positional arguments: exactly one per name in
+ * `positionalNames` (used in the error message), returned in order.
+ */
+export function parseCommand(
+  command: string,
+  argv: string[],
+  table: OptionTable,
+  positionalNames: readonly string[],
+): { values: ParsedValues; positionals: string[] } {
   const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const [name, o] of Object.entries(table)) config[name] = { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
   let values: Record<string, string | boolean | undefined>;
@@ -56,7 +69,14 @@ export function parseOptions(command: string, argv: string[], table: OptionTable
   } catch (err) {
     throw new ArgumentError(`${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}; see 'acr ${command} --help'`);
   }
-  if (positionals.length > 0) throw new ArgumentError(`unexpected argument '${positionals[0]}'; see 'acr ${command} --help'`);
+  if (positionalNames.length === 0 && positionals.length > 0) {
+    throw new ArgumentError(`unexpected argument '${positionals[0]}'; see 'acr ${command} --help'`);
+  }
+  if (positionals.length !== positionalNames.length) {
+    throw new ArgumentError(
+      `expected ${positionalNames.join(' ')}, got ${positionals.length} argument${positionals.length === 1 ? '' : 's'}; see 'acr ${command} --help'`,
+    );
+  }
   const out: ParsedValues = {};
   for (const [name, o] of Object.entries(table)) {
     const raw = values[name];
@@ -79,5 +99,5 @@ export function parseOptions(command: string, argv: string[], table: OptionTable
     }
     out[name] = n;
   }
-  return out;
+  return { values: out, positionals };
 }

@@ -1,31 +1,34 @@
 /** `acr export`: a saved tfjs model folder (or training checkpoint) to an ONNX file. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { flipPermutation, type FlipScheme } from '../data/flip';
 import { DEFAULT_MARGIN } from '../data/image';
 import { ArgumentError } from '../errors';
 import { exportOnnx, type ExportOptions } from '../onnx/export';
 import { loadModel } from '../tfjs/io';
+import { parseCommand, usageText, type OptionTable } from './args';
 import type { Command } from './main';
 
-const usage = `Usage: acr export <tfjs-model-dir> <out.onnx> [options]
+const OPTIONS: OptionTable = {
+  flip: {
+    kind: 'string',
+    arg: 'SCHEME',
+    help: 'Flip permutation for test-time flip: ibug68, wflw98, cofw29, none, or a JSON array',
+    defaultText: 'the built-in one for 68, 98 or 29 landmarks',
+  },
+  margin: { kind: 'number', arg: 'M', help: 'Crop margin the model was trained with', defaultText: `the run's, else ${DEFAULT_MARGIN}` },
+  loss: { kind: 'string', arg: 'TEXT', help: 'Training loss, for the metadata (e.g. "acr lambda=1")' },
+  data: { kind: 'string', arg: 'TEXT', help: 'Training data, for the metadata (e.g. "300-W train")' },
+};
 
-Writes a tfjs model folder (model.json + weights, e.g. a training checkpoint) as an ONNX model
-(opset 13, input 'image' [N, H, W, 3], output 'landmarks' [N, 2L]) with the metadata that
-'acr predict' and other consumers need. Settings of the training run are read from the folder's
-state.json when it has one; the options below override them.
+const SUMMARY =
+  'Writes a tfjs model folder (model.json + weights, e.g. a training checkpoint) as an ONNX model\n' +
+  "(opset 13, input 'image' [N, H, W, 3], output 'landmarks' [N, 2L]) with the metadata that\n" +
+  "'acr predict' and other consumers need. Settings of the training run are read from the folder's\n" +
+  'state.json when it has one; the options below override them.';
 
-Options:
-  --flip <scheme>   flip permutation for test-time flip: ibug68, wflw98, cofw29, none,
-                    or a JSON array (default: the built-in one for 68, 98 or 29 landmarks)
-  --margin <m>      crop margin the model was trained with (default ${DEFAULT_MARGIN})
-  --loss <text>     training loss, for the metadata (e.g. "acr lambda=1")
-  --data <text>     training data, for the metadata (e.g. "300-W train")
-  -h, --help        show this help
-
-Exit codes: 0 success, 1 failure, 2 bad usage.`;
+const usage = usageText('export <tfjs-model-dir> <out.onnx>', SUMMARY, OPTIONS);
 
 /** What a training checkpoint's state.json says about the run, when the folder has one. */
 function trainingSettings(dir: string): { margin?: number; loss?: string; data?: string } {
@@ -60,30 +63,13 @@ function parseFlip(spec: string, numLandmarks: number): number[] {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        flip: { type: 'string' },
-        margin: { type: 'string' },
-        loss: { type: 'string' },
-        data: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new ArgumentError(`${(err as Error).message}\n\n${usage}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 2) {
-    throw new ArgumentError(`expected <tfjs-model-dir> <out.onnx>, got ${positionals.length} arguments\n\n${usage}`);
-  }
+  const { values, positionals } = parseCommand('export', argv, OPTIONS, ['<tfjs-model-dir>', '<out.onnx>']);
   const [dir, out] = positionals;
-  const margin = values.margin === undefined ? undefined : Number(values.margin);
-  if (margin !== undefined && !(Number.isFinite(margin) && margin >= 0)) {
-    throw new ArgumentError(`--margin: expected a number >= 0, got ${JSON.stringify(values.margin)}`);
-  }
+  const margin = values.margin as number | undefined;
+  if (margin !== undefined && !(margin >= 0)) throw new ArgumentError(`--margin: expected a number >= 0, got ${margin}`);
+  const flip = values.flip as string | undefined;
+  const loss = values.loss as string | undefined;
+  const data = values.data as string | undefined;
   tf.enableProdMode();
   const model = await loadModel(dir);
   try {
@@ -92,9 +78,9 @@ async function run(argv: string[]): Promise<number> {
     const trained = trainingSettings(dir);
     const options: ExportOptions = {
       cropMargin: margin ?? trained.margin ?? DEFAULT_MARGIN,
-      flipPermutation: values.flip !== undefined ? parseFlip(values.flip, numLandmarks) : (flipPermutation(numLandmarks) ?? []),
-      loss: values.loss ?? trained.loss ?? '',
-      data: values.data ?? trained.data ?? '',
+      flipPermutation: flip !== undefined ? parseFlip(flip, numLandmarks) : (flipPermutation(numLandmarks) ?? []),
+      loss: loss ?? trained.loss ?? '',
+      data: data ?? trained.data ?? '',
     };
     const bytes = await exportOnnx(model, out, options);
     console.log(`${out}: ${(bytes / 1e6).toFixed(2)} MB, ${numLandmarks} landmarks, input ${model.inputs[0].shape.slice(1).join('x')}`);

@@ -1,5 +1,4 @@
 /** `acr predict`: landmarks on a photo with an ONNX model, as text or JSON, and an overlay PNG. */
-import { parseArgs } from 'util';
 import type { Box } from '../data/types';
 import { decodeImage, type ImageInput, loadSharp } from '../data/image';
 import { ArgumentError, ValueRangeError } from '../errors';
@@ -7,23 +6,23 @@ import { detectFaces } from '../onnx/detect';
 import { writeOverlay } from '../onnx/overlay';
 import { type FacePrediction, Predictor } from '../onnx/predictor';
 import { pretrainedModelPath } from '../onnx/pretrained';
+import { parseCommand, usageText, type OptionTable } from './args';
 import type { Command } from './main';
 
-const usage = `Usage: acr predict <image> [options]
+const OPTIONS: OptionTable = {
+  box: { kind: 'string', arg: 'x,y,w,h', help: 'Face box in pixels (left, top, width, height)' },
+  model: { kind: 'string', arg: 'FILE', help: "ONNX model from 'acr export'", defaultText: 'the model shipped in models/' },
+  out: { kind: 'string', arg: 'FILE.png', help: 'Also write the image with the box and landmarks drawn on it' },
+  json: { kind: 'boolean', help: 'Print JSON: { image, model, faces: [{ box, score?, landmarks: [[x, y], ...] }] }' },
+  flip: { kind: 'boolean', help: 'Average with the prediction on the mirrored face (test-time flip)' },
+};
 
-Predicts facial landmarks on a photo (JPEG, PNG, WebP, ...) and prints them in image pixels of
-the upright photo (EXIF orientation applied, as viewers show it). Without --box, every face the
-optional detector (@vladmandic/face-api) finds is used.
+const SUMMARY =
+  'Predicts facial landmarks on a photo (JPEG, PNG, WebP, ...) and prints them in image pixels of\n' +
+  'the upright photo (EXIF orientation applied, as viewers show it). Without --box, every face the\n' +
+  'optional detector (@vladmandic/face-api) finds is used.';
 
-Options:
-  --box x,y,w,h     face box in pixels (left, top, width, height)
-  --model <file>    ONNX model from 'acr export' (default: the model shipped in models/)
-  --out <file.png>  also write the image with the box and landmarks drawn on it
-  --json            print JSON: { image, model, faces: [{ box, score?, landmarks: [[x, y], ...] }] }
-  --flip            average with the prediction on the mirrored face (test-time flip)
-  -h, --help        show this help
-
-Exit codes: 0 success, 1 failure (unreadable model or image, ...), 2 bad usage.`;
+const usage = usageText('predict <image>', SUMMARY, OPTIONS);
 
 function parseBox(s: string): Box {
   const v = s.split(',').map((p) => Number(p.trim()));
@@ -34,27 +33,11 @@ function parseBox(s: string): Box {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        box: { type: 'string' },
-        model: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean' },
-        flip: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new ArgumentError(`${(err as Error).message}\n\n${usage}`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new ArgumentError(`expected one image, got ${positionals.length}\n\n${usage}`);
-  const file = positionals[0];
-  const box = values.box === undefined ? undefined : parseBox(values.box);
-  const modelFile = values.model ?? pretrainedModelPath();
+  const { values, positionals } = parseCommand('predict', argv, OPTIONS, ['<image>']);
+  const [file] = positionals;
+  const box = values.box === undefined ? undefined : parseBox(values.box as string);
+  const modelFile = (values.model as string | undefined) ?? pretrainedModelPath();
+  const outFile = values.out as string | undefined;
   const predictor = await Predictor.load(modelFile);
   try {
     const image = await upright(file);
@@ -71,7 +54,7 @@ async function run(argv: string[]): Promise<number> {
       faces = await predictor.predictBatch(found.map((f) => ({ image: raw, box: f.box })), { flip });
       faces.forEach((f, i) => (f.score = found[i].score));
     }
-    if (values.out !== undefined) await writeOverlay(image, faces, values.out);
+    if (outFile !== undefined) await writeOverlay(image, faces, outFile);
     const points = (f: FacePrediction): Array<[number, number]> =>
       Array.from({ length: f.landmarks.length / 2 }, (_, i) => [round(f.landmarks[2 * i]), round(f.landmarks[2 * i + 1])]);
     if (values.json) {
@@ -83,7 +66,7 @@ async function run(argv: string[]): Promise<number> {
         console.log(`${file}: face box ${f.box.map(round).join(',')}${score}, ${f.landmarks.length / 2} landmarks (x y in pixels):`);
         for (const [x, y] of points(f)) console.log(`${x} ${y}`);
       }
-      if (values.out !== undefined) console.log(`overlay written to ${values.out}`);
+      if (outFile !== undefined) console.log(`overlay written to ${outFile}`);
     }
   } finally {
     await predictor.dispose();
