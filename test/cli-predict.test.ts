@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { main } from '../lib/cli/main';
+import { acr } from './helpers/cli';
 import { exportOnnx } from '../lib/onnx/export';
 import { Predictor } from '../lib/onnx/predictor';
 import { pretrainedModelPath } from '../lib/onnx/pretrained';
@@ -18,22 +18,6 @@ const image = path.join(dir, 'photo.png');
 const modelFile = path.join(dir, 'm.onnx');
 const tfjsDir = path.join(dir, 'tfjs-model');
 
-/** Runs `acr ...` in-process; returns the exit code and what it printed. */
-async function acr(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 t.before(async () => {
   await tf.setBackend('cpu');

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../lib/cli/main';
+import { acr } from './helpers/cli';
 import { formatPts, loadDataset, splitDataset } from '../lib/data';
 import { AsmModel, fitAsm } from '../lib/asm';
 import { cropTargets } from '../lib/train/folder-data';
@@ -12,25 +12,6 @@ import { ringLandmarks, texture, writeImage } from './helpers/data-fixtures';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-cli-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs `acr argv` in this process, capturing what it prints. */
-async function acr(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  const warn = console.warn;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  console.warn = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    console.warn = warn;
-  }
-}
 
 const COMMANDS = ['train', 'eval', 'fit-asm'];
 
