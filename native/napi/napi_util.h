@@ -97,6 +97,14 @@ void require_length(Napi::Env env, const View<T>& v, size_t expected, const char
                                       " elements, got " + std::to_string(v.length));
 }
 
+// A typed array argument that must hold exactly `expected` elements.
+template <typename T>
+View<T> sized_array(const Napi::CallbackInfo& info, size_t index, const char* name, size_t expected) {
+  View<T> v = typed_array<T>(info, index, name);
+  require_length(info.Env(), v, expected, name);
+  return v;
+}
+
 }  // namespace napi
 
 // Each kernel family adds its functions to the module's exports (native/napi/*_napi.cc).

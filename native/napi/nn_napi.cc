@@ -69,11 +69,9 @@ nn::Epilogue epilogue(const Napi::CallbackInfo& info, size_t bias_i, size_t act_
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const nn::ConvShape s = conv_shape(info, 4, false);
-  View<float> x = napi::typed_array<float>(info, 0, "x"), f = napi::typed_array<float>(info, 1, "filter");
-  View<float> y = napi::typed_array<float>(info, 3, "y");
-  napi::require_length(env, x, s.x_size(), "x");
-  napi::require_length(env, f, s.filter_size(), "filter");
-  napi::require_length(env, y, s.y_size(), "y");
+  const View<float> x = napi::sized_array<float>(info, 0, "x", s.x_size());
+  const View<float> f = napi::sized_array<float>(info, 1, "filter", s.filter_size());
+  const View<float> y = napi::sized_array<float>(info, 3, "y", s.y_size());
   const nn::Epilogue ep = epilogue(info, 2, 5, 6, s.OC);
   nn::conv2d_forward(s, x.data, f.data, y.data, ep);
   return env.Undefined();
@@ -83,11 +81,9 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
 Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const nn::ConvShape s = conv_shape(info, 3, false);
-  View<float> dy = napi::typed_array<float>(info, 0, "dy"), f = napi::typed_array<float>(info, 1, "filter");
-  View<float> dx = napi::typed_array<float>(info, 2, "dx");
-  napi::require_length(env, dy, s.y_size(), "dy");
-  napi::require_length(env, f, s.filter_size(), "filter");
-  napi::require_length(env, dx, s.x_size(), "dx");
+  const View<float> dy = napi::sized_array<float>(info, 0, "dy", s.y_size());
+  const View<float> f = napi::sized_array<float>(info, 1, "filter", s.filter_size());
+  const View<float> dx = napi::sized_array<float>(info, 2, "dx", s.x_size());
   nn::conv2d_backprop_input(s, dy.data, f.data, dx.data);
   return env.Undefined();
 }
@@ -96,11 +92,9 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
 Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const nn::ConvShape s = conv_shape(info, 3, false);
-  View<float> x = napi::typed_array<float>(info, 0, "x"), dy = napi::typed_array<float>(info, 1, "dy");
-  View<float> df = napi::typed_array<float>(info, 2, "df");
-  napi::require_length(env, x, s.x_size(), "x");
-  napi::require_length(env, dy, s.y_size(), "dy");
-  napi::require_length(env, df, s.filter_size(), "df");
+  const View<float> x = napi::sized_array<float>(info, 0, "x", s.x_size());
+  const View<float> dy = napi::sized_array<float>(info, 1, "dy", s.y_size());
+  const View<float> df = napi::sized_array<float>(info, 2, "df", s.filter_size());
   nn::conv2d_backprop_filter(s, x.data, dy.data, df.data);
   return env.Undefined();
 }
@@ -109,11 +103,9 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
 Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const nn::ConvShape s = conv_shape(info, 4, true);
-  View<float> x = napi::typed_array<float>(info, 0, "x"), f = napi::typed_array<float>(info, 1, "filter");
-  View<float> y = napi::typed_array<float>(info, 3, "y");
-  napi::require_length(env, x, s.x_size(), "x");
-  napi::require_length(env, f, s.depthwise_filter_size(), "filter");
-  napi::require_length(env, y, s.y_size(), "y");
+  const View<float> x = napi::sized_array<float>(info, 0, "x", s.x_size());
+  const View<float> f = napi::sized_array<float>(info, 1, "filter", s.depthwise_filter_size());
+  const View<float> y = napi::sized_array<float>(info, 3, "y", s.y_size());
   const nn::Epilogue ep = epilogue(info, 2, 5, 6, s.OC);
   nn::depthwise_forward(s, x.data, f.data, y.data, ep);
   return env.Undefined();
@@ -122,11 +114,9 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info) {
 Napi::Value DepthwiseBackpropInput(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const nn::ConvShape s = conv_shape(info, 3, true);
-  View<float> dy = napi::typed_array<float>(info, 0, "dy"), f = napi::typed_array<float>(info, 1, "filter");
-  View<float> dx = napi::typed_array<float>(info, 2, "dx");
-  napi::require_length(env, dy, s.y_size(), "dy");
-  napi::require_length(env, f, s.depthwise_filter_size(), "filter");
-  napi::require_length(env, dx, s.x_size(), "dx");
+  const View<float> dy = napi::sized_array<float>(info, 0, "dy", s.y_size());
+  const View<float> f = napi::sized_array<float>(info, 1, "filter", s.depthwise_filter_size());
+  const View<float> dx = napi::sized_array<float>(info, 2, "dx", s.x_size());
   nn::depthwise_backprop_input(s, dy.data, f.data, dx.data);
   return env.Undefined();
 }
@@ -134,11 +124,9 @@ Napi::Value DepthwiseBackpropInput(const Napi::CallbackInfo& info) {
 Napi::Value DepthwiseBackpropFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const nn::ConvShape s = conv_shape(info, 3, true);
-  View<float> x = napi::typed_array<float>(info, 0, "x"), dy = napi::typed_array<float>(info, 1, "dy");
-  View<float> df = napi::typed_array<float>(info, 2, "df");
-  napi::require_length(env, x, s.x_size(), "x");
-  napi::require_length(env, dy, s.y_size(), "dy");
-  napi::require_length(env, df, s.depthwise_filter_size(), "df");
+  const View<float> x = napi::sized_array<float>(info, 0, "x", s.x_size());
+  const View<float> dy = napi::sized_array<float>(info, 1, "dy", s.y_size());
+  const View<float> df = napi::sized_array<float>(info, 2, "df", s.depthwise_filter_size());
   nn::depthwise_backprop_filter(s, x.data, dy.data, df.data);
   return env.Undefined();
 }
