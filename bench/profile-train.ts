@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useNativeKernels } from '../lib/tfjs/native-kernels';
-import { mobileNetV2, trainStep } from './mobilenetv2';
+import { benchModel, trainStep } from './step';
 
 tf.enableProdMode();
 const [width, size, batch, nat] = process.argv.slice(2).map(Number);
@@ -24,7 +24,7 @@ for (const k of tf.getKernelsForBackend('cpu')) {
     return r;
   } });
 }
-const model = mobileNetV2({ inputSize: size || 112, width: width || 0.5, outputs: 136 });
+const model = benchModel({ inputSize: size || 112, width: width || 0.5 });
 const opt = tf.train.adam(1e-3);
 const x = tf.randomNormal([batch || 8, size || 112, size || 112, 3]), y = tf.randomNormal([batch || 8, 136]);
 trainStep(model, opt, x, y);

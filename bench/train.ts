@@ -41,7 +41,7 @@ interface ChildResult {
 async function child(kind: string, width: number, size: number, steps: number): Promise<ChildResult> {
   const tf = await import('@tensorflow/tfjs');
   tf.enableProdMode();
-  const { mobileNetV2, trainStep, forwardMacs } = await import('./mobilenetv2');
+  const { benchModel, trainStep, forwardMacs } = await import('./step');
   if (kind === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
     await tf.setBackend('wasm');
@@ -50,7 +50,7 @@ async function child(kind: string, width: number, size: number, steps: number): 
     const { useNativeKernels } = await import('../lib/tfjs/native-kernels');
     useNativeKernels(kind === 'native');
   }
-  const model = mobileNetV2({ inputSize: size, width, outputs: 136 });
+  const model = benchModel({ inputSize: size, width });
   const optim = tf.train.adam(1e-3);
   const x = tf.randomNormal([BATCH, size, size, 3]), y = tf.randomNormal([BATCH, 136]);
   // Training FLOPs ~ 3 x forward (forward, input gradient, weight gradient), 2 per MAC.

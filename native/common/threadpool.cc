@@ -37,6 +37,10 @@ class Pool {
   }
 
   // Returns false when the pool is busy; the caller then runs the work itself.
+  //
+  // Workers join a batch only while it is open, and the caller waits only for the workers
+  // that joined: on a loaded machine a worker that has not been scheduled yet by the time the
+  // caller has taken every chunk is left asleep instead of stalling the call for a time slice.
   bool run(int64_t n, int64_t chunks, const std::function<void(int64_t, int64_t)>& fn) {
     std::unique_lock<std::mutex> run(run_mutex_, std::try_to_lock);
     if (!run.owns_lock()) return false;
@@ -46,13 +50,14 @@ class Pool {
       n_ = n;
       chunks_ = chunks;
       next_.store(0);
-      pending_ = static_cast<int>(workers_.size());
+      open_ = true;
       ++generation_;
     }
     cv_.notify_all();
-    work();  // the caller takes chunks too
+    work();  // the caller takes chunks too; returns once every chunk is taken
     std::unique_lock<std::mutex> lk(mutex_);
-    done_cv_.wait(lk, [&] { return pending_ == 0; });
+    open_ = false;  // late workers no longer join
+    done_cv_.wait(lk, [&] { return active_ == 0; });
     fn_ = nullptr;
     return true;
   }
@@ -97,10 +102,12 @@ class Pool {
         cv_.wait(lk, [&] { return generation_ != seen; });
         seen = generation_;
         if (quit_) return;
+        if (!open_) continue;  // woke after the caller finished the batch alone
+        ++active_;
       }
       work();
       std::lock_guard<std::mutex> lk(mutex_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (--active_ == 0 && !open_) done_cv_.notify_one();
     }
   }
 
@@ -110,7 +117,8 @@ class Pool {
   std::condition_variable cv_, done_cv_;
   uint64_t generation_ = 0;
   bool quit_ = false;
-  int pending_ = 0;
+  bool open_ = false;  // a batch is posted and workers may join it
+  int active_ = 0;     // workers inside the open (or just closed) batch
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0, chunks_ = 0;
   std::atomic<int64_t> next_{0};
