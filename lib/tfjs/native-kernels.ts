@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
-import { outputArray } from './alloc';
+import { bufferPoolStats, BufferPoolStats, inputValues, outputArray, setBufferRecycling } from './alloc';
 import { ArgumentError } from '../errors';
 import { ACTIVATION_CODES, GemmActivation } from '../kernels/nn';
 import * as v from '../validate';
@@ -28,6 +28,8 @@ export interface NativeKernelStats {
   enabled: boolean;
   /** Whether malloc was told to keep freed memory (see NativeKernelOptions). */
   retainFreedMemory: boolean;
+  /** The recycled output arrays (see NativeKernelOptions.recycleBuffers). */
+  bufferPool: BufferPoolStats;
   native: Record<string, number>;
   fallback: Record<string, number>;
 }
@@ -45,7 +47,7 @@ function bump(table: Record<string, number>, name: string): void {
 
 function values(backend: CpuBackend, t: tf.TensorInfo): Float32Array {
   if (t.dtype !== 'float32') throw new Fallback();
-  const vals = backend.readSync(t.dataId);
+  const vals = inputValues(backend, t.dataId);
   if (!(vals instanceof Float32Array)) throw new Fallback();
   return vals;
 }
@@ -96,7 +98,7 @@ function forwardConv(depthwise: boolean, fused: boolean): Impl {
     const info = convInfo(x.shape, filter.shape, a, depthwise);
     const xv = values(backend, x), fv = values(backend, filter);
     const b = fused ? biasValues(backend, bias, info.outChannels) : null;
-    const out = outputArray(size(info.outShape));
+    const out = outputArray(backend, size(info.outShape));
     const alpha = fused ? ((a.leakyreluAlpha as number | undefined) ?? 0.2) : 0;
     call((n) => (depthwise ? n.nnDepthwise : n.nnConv2d)(xv, fv, b, out, geometry(info), act, alpha));
     return backend.makeTensorInfo(info.outShape, 'float32', out);
@@ -111,7 +113,7 @@ function backpropInput(depthwise: boolean): Impl {
     // Conv2DBackpropInput carries no dilations in tfjs (its gradient asserts they are 1).
     const info = convInfo(inputShape, filter.shape, a, depthwise, depthwise ? a.dilations : 1);
     if (size(info.outShape) !== size(dy.shape)) throw new Fallback();
-    const out = outputArray(size(inputShape));
+    const out = outputArray(backend, size(inputShape));
     const dyv = values(backend, dy), fv = values(backend, filter);
     call((n) => (depthwise ? n.nnDepthwiseBackpropInput : n.nnConv2dBackpropInput)(dyv, fv, out, geometry(info)));
     return backend.makeTensorInfo(inputShape, 'float32', out);
@@ -125,7 +127,7 @@ function backpropFilter(depthwise: boolean): Impl {
     if (x.shape.length !== 4 || dy.shape.length !== 4 || filterShape.length !== 4) throw new Fallback();
     const info = convInfo(x.shape, filterShape, a, depthwise, depthwise ? a.dilations : 1);
     if (size(info.outShape) !== size(dy.shape)) throw new Fallback();
-    const out = outputArray(size(filterShape));
+    const out = outputArray(backend, size(filterShape));
     const xv = values(backend, x), dyv = values(backend, dy);
     call((n) => (depthwise ? n.nnDepthwiseBackpropFilter : n.nnConv2dBackpropFilter)(xv, dyv, out, geometry(info)));
     return backend.makeTensorInfo(filterShape, 'float32', out);
@@ -153,7 +155,7 @@ function matMul(fused: boolean): Impl {
     const act = fused ? activationCode(attrs.activation) : 0;
     const bv = fused ? biasValues(backend, bias, n) : null;
     const outShape = [...outer, m, n];
-    const out = outputArray(batch * m * n);
+    const out = outputArray(backend, batch * m * n);
     const av = values(backend, a), bvals = values(backend, b);
     const alpha = fused ? ((attrs.leakyreluAlpha as number | undefined) ?? 0.2) : 0;
     call((x) => x.nnMatMul(av, bvals, bv, out, [batchA, batchB, m, n, k], ta, tb, act, alpha));
@@ -168,7 +170,7 @@ function binary(op: number): Impl {
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     if (outShape.length > 8) throw new Fallback();
     const pad = (s: number[]) => [...new Array(outShape.length - s.length).fill(1), ...s];
-    const out = outputArray(size(outShape));
+    const out = outputArray(backend, size(outShape));
     const av = values(backend, a), bv = values(backend, b);
     call((n) => n.nnBinary(op, av, pad(a.shape), bv, pad(b.shape), out, outShape));
     return backend.makeTensorInfo(outShape, 'float32', out);
@@ -185,7 +187,7 @@ function reduce(mean: boolean): Impl {
     const inner = size(x.shape.slice(last + 1));
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d))
       : x.shape.filter((_, i) => i < first || i > last);
-    const out = outputArray(outer * inner);
+    const out = outputArray(backend, outer * inner);
     const xv = values(backend, x);
     call((n) => n.nnReduceSum(xv, out, outer, mid, inner, mean ? 1 / mid : 1));
     return backend.makeTensorInfo(outShape, 'float32', out);
@@ -239,6 +241,14 @@ export interface NativeKernelOptions {
    * kernels off. No effect outside glibc.
    */
   retainFreedMemory?: boolean;
+  /**
+   * Recycle the native kernels' output arrays once tfjs has disposed of every tensor that
+   * holds them (default true): a training step then reuses the previous step's memory instead
+   * of allocating ~1 GB anew, which spares V8 a garbage collection every few milliseconds.
+   * Arrays a program reads out (dataSync, data, arraySync) are never recycled. Turning the
+   * kernels off drops the pool.
+   */
+  recycleBuffers?: boolean;
 }
 
 let retained = false;
@@ -251,6 +261,7 @@ export function useNativeKernels(on: boolean, options: NativeKernelOptions = {})
   if (typeof on !== 'boolean') throw new ArgumentError(`on: expected a boolean, got ${v.describe(on)}`);
   const o = v.options<NativeKernelOptions>('options', options);
   if (on && (o.retainFreedMemory ?? true) && !retained) retained = call((n) => n.nnRetainFreedMemory());
+  setBufferRecycling(on && (o.recycleBuffers ?? true));
   if (on === stats.enabled) return on;
   if (on) {
     call(() => undefined); // fail here, with the build hint, if the addon is missing
@@ -281,7 +292,7 @@ export function nativeKernelsEnabled(): boolean {
 export function nativeKernelStats(): NativeKernelStats {
   const layers = Object.fromEntries(Object.entries(layerCalls).map(([k, n]) => [`layer:${k}`, n]));
   if (optimizerCalls.Adam) layers['optimizer:Adam'] = optimizerCalls.Adam;
-  return { enabled: stats.enabled, retainFreedMemory: retained, native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
+  return { enabled: stats.enabled, retainFreedMemory: retained, bufferPool: bufferPoolStats(), native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
 
 /** Zeroes the call counts. */

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
-import { outputArray } from './alloc';
+import { inputValues, outputArray } from './alloc';
 
 type CpuBackend = tf.KernelBackend & {
   readSync(dataId: tf.DataId): unknown;
@@ -23,7 +23,7 @@ export const RELU_CAP = 'AcrReluCap';
 export const RELU_CAP_GRAD = 'AcrReluCapGrad';
 
 function f32(backend: CpuBackend, t: tf.TensorInfo): Float32Array {
-  const v = backend.readSync(t.dataId);
+  const v = inputValues(backend, t.dataId);
   if (!(v instanceof Float32Array)) throw new TypeError(`${t.dtype} tensor where float32 was expected`);
   return v;
 }
@@ -41,7 +41,7 @@ function registerKernels(): void {
     kernelName: BN_TRAIN, backendName: 'cpu', kernelFunc: (a) => {
       const { inputs: { x, gamma, beta }, backend, attrs } = args(a);
       const C = x.shape[x.shape.length - 1];
-      const y = outputArray(x.shape.reduce((p, q) => p * q, 1));
+      const y = outputArray(backend, x.shape.reduce((p, q) => p * q, 1));
       const mean = new Float32Array(C), variance = new Float32Array(C);
       const xv = f32(backend, x), g = f32(backend, gamma), b = f32(backend, beta);
       call((n) => n.nnBatchNormTrain(xv, g, b, y, mean, variance, C, attrs.epsilon as number));
@@ -53,7 +53,7 @@ function registerKernels(): void {
     kernelName: BN_TRAIN_GRAD, backendName: 'cpu', kernelFunc: (a) => {
       const { inputs: { dy, x, gamma, mean, variance }, backend, attrs } = args(a);
       const C = x.shape[x.shape.length - 1];
-      const dx = outputArray(x.shape.reduce((p, q) => p * q, 1));
+      const dx = outputArray(backend, x.shape.reduce((p, q) => p * q, 1));
       const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
       const dyv = f32(backend, dy), xv = f32(backend, x), g = f32(backend, gamma);
       const m = f32(backend, mean), v = f32(backend, variance);
@@ -77,7 +77,7 @@ function registerKernels(): void {
   tf.registerKernel({
     kernelName: RELU_CAP, backendName: 'cpu', kernelFunc: (a) => {
       const { inputs: { x }, backend, attrs } = args(a);
-      const y = outputArray(x.shape.reduce((p, q) => p * q, 1));
+      const y = outputArray(backend, x.shape.reduce((p, q) => p * q, 1));
       const xv = f32(backend, x);
       call((n) => n.nnReluCap(xv, y, attrs.cap as number));
       return backend.makeTensorInfo(x.shape, 'float32', y);
@@ -86,7 +86,7 @@ function registerKernels(): void {
   tf.registerKernel({
     kernelName: RELU_CAP_GRAD, backendName: 'cpu', kernelFunc: (a) => {
       const { inputs: { dy, x }, backend, attrs } = args(a);
-      const dx = outputArray(x.shape.reduce((p, q) => p * q, 1));
+      const dx = outputArray(backend, x.shape.reduce((p, q) => p * q, 1));
       const dyv = f32(backend, dy), xv = f32(backend, x);
       call((n) => n.nnReluCapGrad(dyv, xv, dx, attrs.cap as number));
       return backend.makeTensorInfo(x.shape, 'float32', dx);

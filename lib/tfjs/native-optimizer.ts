@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
-import { outputArray } from './alloc';
+import { inputValues, outputArray } from './alloc';
 
 export const ADAM = 'AcrAdam';
 
@@ -34,8 +34,8 @@ function registerKernel(): void {
         attrs: { coefficients: number[] };
       };
       const n = inputs.value.shape.reduce((a, b) => a * b, 1);
-      const p = outputArray(n), m = outputArray(n), v = outputArray(n);
-      const [pv, gv, mv, vv] = (['value', 'gradient', 'm', 'v'] as const).map((k) => backend.readSync(inputs[k].dataId));
+      const p = outputArray(backend, n), m = outputArray(backend, n), v = outputArray(backend, n);
+      const [pv, gv, mv, vv] = (['value', 'gradient', 'm', 'v'] as const).map((k) => inputValues(backend, inputs[k].dataId) as Float32Array);
       call((x) => x.nnAdamUpdate(pv, gv, mv, vv, p, m, v, attrs.coefficients));
       const shape = inputs.value.shape;
       return [backend.makeTensorInfo(shape, 'float32', p), backend.makeTensorInfo(shape, 'float32', m),
