@@ -86,10 +86,8 @@ Napi::Value MeanCov(const Napi::CallbackInfo& info) {
   const int64_t d = napi::integer(info, 2, "d", 1, kMaxDim);
   if (x.length() != static_cast<size_t>(n * d))
     napi::throw_error(env, "ERR_SHAPE", "x: expected n * d = " + std::to_string(n * d) + " elements, got " + std::to_string(x.length()));
-  napi::View<double> mean = napi::typed_array<double>(info, 3, "mean");
-  napi::require_length(env, mean, static_cast<size_t>(d), "mean");
-  napi::View<double> cov = napi::typed_array<double>(info, 4, "cov");
-  napi::require_length(env, cov, static_cast<size_t>(d * d), "cov");
+  napi::View<double> mean = napi::sized_array<double>(info, 3, "mean", static_cast<size_t>(d));
+  napi::View<double> cov = napi::sized_array<double>(info, 4, "cov", static_cast<size_t>(d * d));
   const Device device = device_arg(info, 5);
   return ran_result(env, x.is_f64 ? asmodel::mean_covariance_on(device, x.f64.data, n, d, mean.data, cov.data)
                                   : asmodel::mean_covariance_on(device, x.f32.data, n, d, mean.data, cov.data));
@@ -98,13 +96,10 @@ Napi::Value MeanCov(const Napi::CallbackInfo& info) {
 // asmEigh(a, n, values, vectors): rows of `vectors` are the eigenvectors, values descending.
 Napi::Value Eigh(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  napi::View<double> a = napi::typed_array<double>(info, 0, "a");
   const int64_t n = napi::integer(info, 1, "n", 1, int64_t(1) << 20);
-  napi::require_length(env, a, static_cast<size_t>(n * n), "a");
-  napi::View<double> values = napi::typed_array<double>(info, 2, "values");
-  napi::require_length(env, values, static_cast<size_t>(n), "values");
-  napi::View<double> vectors = napi::typed_array<double>(info, 3, "vectors");
-  napi::require_length(env, vectors, static_cast<size_t>(n * n), "vectors");
+  napi::View<double> a = napi::sized_array<double>(info, 0, "a", static_cast<size_t>(n * n));
+  napi::View<double> values = napi::sized_array<double>(info, 2, "values", static_cast<size_t>(n));
+  napi::View<double> vectors = napi::sized_array<double>(info, 3, "vectors", static_cast<size_t>(n * n));
   if (const char* err = asmodel::eigh(a.data, n, values.data, vectors.data))
     napi::throw_error(env, std::string(err).find("NaN") != std::string::npos ? "ERR_RANGE" : "ERR_NATIVE",
                       std::string("a: ") + err);
@@ -126,8 +121,7 @@ ProjectArgs project_args(const Napi::CallbackInfo& info) {
   const int64_t d = napi::integer(info, 2, "d", 1, kMaxDim);
   if (p.x.length() != static_cast<size_t>(p.n * d))
     napi::throw_error(env, "ERR_SHAPE", "x: expected n * d = " + std::to_string(p.n * d) + " elements, got " + std::to_string(p.x.length()));
-  napi::View<double> mean = napi::typed_array<double>(info, 3, "mean");
-  napi::require_length(env, mean, static_cast<size_t>(d), "mean");
+  napi::View<double> mean = napi::sized_array<double>(info, 3, "mean", static_cast<size_t>(d));
   napi::View<double> comps = napi::typed_array<double>(info, 4, "components");
   napi::View<double> values = napi::typed_array<double>(info, 5, "eigenvalues");
   const int64_t k = napi::integer(info, 6, "k", 0, d);

@@ -57,23 +57,13 @@ void common_tail(const Napi::CallbackInfo& info, size_t i, Common& c) {
   const size_t n = static_cast<size_t>(c.in.n);
   c.reduction = reduction_arg(info, i);
   c.out.dy_scalar = static_cast<float>(napi::number(info, i + 1, "dyScalar"));
-  const View<float> dy = napi::optional_typed_array<float>(info, i + 2, "dy");
-  const View<float> loss_out = napi::optional_typed_array<float>(info, i + 3, "lossOut");
-  const View<float> grad_out = napi::optional_typed_array<float>(info, i + 4, "gradOut");
-  if (dy.data || (i + 2 < info.Length() && info[i + 2].IsTypedArray())) {
-    if (c.reduction != loss::Reduction::None)
-      napi::throw_error(env, "ERR_ARG", "dy: a per-element incoming gradient needs reduction 'none'");
-    napi::require_length(env, dy, n, "dy");
-    c.out.dy = dy.data;
-  }
-  if (i + 3 < info.Length() && info[i + 3].IsTypedArray()) {
-    napi::require_length(env, loss_out, c.reduction == loss::Reduction::None ? n : 1, "lossOut");
-    if (c.reduction == loss::Reduction::None) c.out.loss_elem = loss_out.data;
-  }
-  if (i + 4 < info.Length() && info[i + 4].IsTypedArray()) {
-    napi::require_length(env, grad_out, n, "gradOut");
-    c.out.grad = grad_out.data;
-  }
+  if (i + 2 < info.Length() && info[i + 2].IsTypedArray() && c.reduction != loss::Reduction::None)
+    napi::throw_error(env, "ERR_ARG", "dy: a per-element incoming gradient needs reduction 'none'");
+  c.out.dy = napi::optional_sized_array<float>(info, i + 2, "dy", n).data;
+  const View<float> loss_out =
+      napi::optional_sized_array<float>(info, i + 3, "lossOut", c.reduction == loss::Reduction::None ? n : 1);
+  if (c.reduction == loss::Reduction::None) c.out.loss_elem = loss_out.data;
+  c.out.grad = napi::optional_sized_array<float>(info, i + 4, "gradOut", n).data;
 }
 
 Napi::Value finish(const Napi::CallbackInfo& info, const Common& c, const loss::Result& r, size_t loss_out_index) {
@@ -106,16 +96,12 @@ Napi::Value finish(const Napi::CallbackInfo& info, const Common& c, const loss::
 Napi::Value AcrLossAndGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Common c;
-  const View<float> pred = napi::typed_array<float>(info, 0, "pred");
-  const View<float> gt = napi::typed_array<float>(info, 1, "gt");
-  const View<float> phi = napi::typed_array<float>(info, 2, "phi");
-  const View<float> w = napi::optional_typed_array<float>(info, 3, "weight");
   c.in.n = batch_size(info, 4, 5);
   const size_t n = static_cast<size_t>(c.in.n);
-  napi::require_length(env, pred, n, "pred");
-  napi::require_length(env, gt, n, "gt");
-  napi::require_length(env, phi, n, "phi");
-  if (info[3].IsTypedArray()) napi::require_length(env, w, n, "weight");
+  const View<float> pred = napi::sized_array<float>(info, 0, "pred", n);
+  const View<float> gt = napi::sized_array<float>(info, 1, "gt", n);
+  const View<float> phi = napi::sized_array<float>(info, 2, "phi", n);
+  const View<float> w = napi::optional_sized_array<float>(info, 3, "weight", n);
   loss::AcrParams p;
   const double lambda = napi::number(info, 6, "lambda"), t = napi::number(info, 7, "threshold");
   if (!(lambda > 0 && lambda <= 1e30)) napi::throw_error(env, "ERR_RANGE", "lambda: expected a number in (0, 1e30]");
@@ -137,16 +123,12 @@ Napi::Value AcrLossAndGrad(const Napi::CallbackInfo& info) {
 //                               lossOut|null, gradOut|null) -> number
 template <int kKind>
 Napi::Value BaseLossAndGrad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   Common c;
-  const View<float> pred = napi::typed_array<float>(info, 0, "pred");
-  const View<float> gt = napi::typed_array<float>(info, 1, "gt");
-  const View<float> w = napi::optional_typed_array<float>(info, 2, "weight");
   c.in.n = batch_size(info, 3, 4);
   const size_t n = static_cast<size_t>(c.in.n);
-  napi::require_length(env, pred, n, "pred");
-  napi::require_length(env, gt, n, "gt");
-  if (info[2].IsTypedArray()) napi::require_length(env, w, n, "weight");
+  const View<float> pred = napi::sized_array<float>(info, 0, "pred", n);
+  const View<float> gt = napi::sized_array<float>(info, 1, "gt", n);
+  const View<float> w = napi::optional_sized_array<float>(info, 2, "weight", n);
   common_tail(info, 5, c);
   c.in.pred = pred.data;
   c.in.gt = gt.data;
@@ -158,8 +140,7 @@ Napi::Value BaseLossAndGrad(const Napi::CallbackInfo& info) {
 // bandwidthCopy(src, dst): dst = src (equal lengths).
 Napi::Value BandwidthCopy(const Napi::CallbackInfo& info) {
   const View<float> src = napi::typed_array<float>(info, 0, "src");
-  const View<float> dst = napi::typed_array<float>(info, 1, "dst");
-  napi::require_length(info.Env(), dst, src.length, "dst");
+  const View<float> dst = napi::sized_array<float>(info, 1, "dst", src.length);
   loss::copy_floats(src.data, dst.data, static_cast<int64_t>(src.length));
   return info.Env().Undefined();
 }

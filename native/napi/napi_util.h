@@ -105,6 +105,13 @@ View<T> sized_array(const Napi::CallbackInfo& info, size_t index, const char* na
   return v;
 }
 
+// Same for an optional argument: null/undefined gives an empty view, a typed array must fit.
+template <typename T>
+View<T> optional_sized_array(const Napi::CallbackInfo& info, size_t index, const char* name, size_t expected) {
+  if (index >= info.Length() || info[index].IsNull() || info[index].IsUndefined()) return View<T>{};
+  return sized_array<T>(info, index, name, expected);
+}
+
 }  // namespace napi
 
 // Each kernel family adds its functions to the module's exports (native/napi/*_napi.cc).
