@@ -41,4 +41,5 @@ for (const [name, e] of rows) {
   sum += e.ms / steps;
   if (e.ms / steps / total > 0.004) console.log(`${name.padEnd(40)} ${(e.ms / steps).toFixed(1).padStart(8)} ms ${(100 * e.ms / steps / total).toFixed(1).padStart(5)}%  ${e.calls / steps} calls`);
 }
-console.log(`kernels total ${sum.toFixed(1)} ms; outside kernels ${(total - sum).toFixed(1)} ms`);
+const calls = rows.reduce((n, [, e]) => n + e.calls, 0) / steps;
+console.log(`kernels total ${sum.toFixed(1)} ms in ${calls} kernel calls; outside kernels ${(total - sum).toFixed(1)} ms`);

@@ -4,8 +4,10 @@
  * libtorch peer (bench/libtorch/, when built). Each run is its own child process.
  *
  *   npm run bench:train [-- --quick] [-- --stock 0.5x112,1x112] [-- --stock-limit 1200]
- *                       [-- --parts native,stock,wasm,libtorch]
+ *                       [-- --parts native,stock,wasm,libtorch] [-- --repeat 3]
  *
+ * --repeat R alternates the native and libtorch runs R times per configuration (3 steps each) and
+ * reports the median over all their steps: on a shared machine one run can land in a busy spell.
  * --parts runs only some of the columns and keeps the others from an existing
  * bench/results/train.json (each entry records when it was measured): the stock step takes
  * long enough on a shared machine that it is worth measuring once.
@@ -147,6 +149,7 @@ function runLibtorch(bin: string, width: number, size: number, steps: number, li
 async function parent(): Promise<void> {
   const quick = flag('--quick');
   const stockLimit = opt('--stock-limit', 1200);
+  const repeat = Math.max(1, opt('--repeat', 3));
   const si = args.indexOf('--stock');
   const stockConfigs = new Set((si >= 0 ? args[si + 1] : '0.5x112').split(',').map((c) => c.trim()));
   const configs: Array<[number, number]> = quick ? [[0.5, 112]] : [[0.5, 112], [1.0, 112], [0.5, 224], [1.0, 224]];
@@ -176,15 +179,27 @@ async function parent(): Promise<void> {
   for (const [width, size] of configs) {
     const measuredAt = new Date().toISOString();
     const results: Record<string, ChildResult | Record<string, unknown>> = {};
-    if (parts.has('native')) results.native = runChild(['native', String(width), String(size), '3'], 900);
+    // Native and libtorch alternate, so a busy spell on the machine hits both alike.
+    const merge = (name: string, r: ChildResult) => {
+      const prev = results[name] as ChildResult | undefined;
+      if (!prev?.ms || !r.ms) results[name] = prev?.ms ? prev : r; // keep measured steps over an error
+      else {
+        results[name] = { ...r, ms: [...prev.ms, ...r.ms], cpuMs: [...(prev.cpuMs ?? []), ...(r.cpuMs ?? [])],
+          // libtorch: the thread count each repeat found faster (1 or 2)
+          ...(r.threads ? { threads: prev.threads === r.threads ? r.threads : `${prev.threads},${r.threads}` } : {}) };
+      }
+    };
+    for (let i = 0; i < repeat; i++) {
+      if (parts.has('native')) merge('native', runChild(['native', String(width), String(size), '3'], 900));
+      if (parts.has('libtorch')) {
+        merge('libtorch', torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' });
+      }
+    }
     if (parts.has('stock')) {
       results.stock = stockConfigs.has(`${width}x${size}`) ? runChild(['cpu', String(width), String(size), '1'], stockLimit)
         : { error: 'not run: minutes per step (see --stock)' };
     }
     if (parts.has('wasm')) results.wasm = runChild(['wasm', String(width), String(size), '1'], 300);
-    if (parts.has('libtorch')) {
-      results.libtorch = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
-    }
     const gflop = Object.values(results).map((r) => (r as ChildResult).gflop).find((g) => g)
       ?? (previousRow(width, size)?.gflopPerStep as number | undefined);
     const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: gflop };
@@ -224,7 +239,7 @@ async function parent(): Promise<void> {
     console.log(JSON.stringify(row));
   }
   const fmt = (v: unknown) => {
-    const r = v as { msPerStep?: number; cpuMsPerStep?: number; error?: string; threads?: number };
+    const r = v as { msPerStep?: number; cpuMsPerStep?: number; error?: string; threads?: number | string };
     return r.msPerStep ? `${r.msPerStep.toFixed(0)} (${r.cpuMsPerStep?.toFixed(0)})${r.threads ? ` ${r.threads}t` : ''}` : `- (${r.error})`;
   };
   const x2 = (a: unknown, b: unknown) => (a ? `${(a as number).toFixed(1)}x (${(b as number).toFixed(1)}x)` : '-');
