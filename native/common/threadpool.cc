@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <memory>
@@ -22,6 +23,40 @@ int default_threads() {
 }
 
 thread_local bool t_inside_task = false;
+
+// How long a thread polls before sleeping on a condition variable (ACR_SPIN_US, default 50 us;
+// 0: never). A training step runs ~1000 kernels a few tens of microseconds apart; waking a
+// sleeping thread costs about as much, so a short poll lets workers join small kernels at all.
+// Bounded, so an idle pool costs nothing after 50 us.
+std::chrono::microseconds spin_time() {
+  static const std::chrono::microseconds t = [] {
+    const char* env = std::getenv("ACR_SPIN_US");
+    const int us = env ? std::atoi(env) : 50;
+    return std::chrono::microseconds(std::max(0, std::min(us, 10000)));
+  }();
+  return t;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+// Polls `done` for up to spin_time(); true if it became true.
+template <typename F>
+bool spin_until(F&& done) {
+  const auto limit = spin_time();
+  if (limit.count() == 0) return done();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 1;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if ((i & 63) == 0 && std::chrono::steady_clock::now() - t0 > limit) return false;
+  }
+}
 
 class Pool {
  public:
@@ -52,9 +87,11 @@ class Pool {
       next_.store(0);
       open_ = true;
       ++generation_;
+      posted_.store(generation_, std::memory_order_release);
     }
     cv_.notify_all();
     work();  // the caller takes chunks too; returns once every chunk is taken
+    spin_until([&] { return active_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lk(mutex_);
     open_ = false;  // late workers no longer join
     done_cv_.wait(lk, [&] { return active_ == 0; });
@@ -77,6 +114,7 @@ class Pool {
       std::lock_guard<std::mutex> lk(mutex_);
       quit_ = true;
       ++generation_;
+      posted_.store(generation_, std::memory_order_release);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -97,6 +135,7 @@ class Pool {
 
   void loop(uint64_t seen) {
     for (;;) {
+      spin_until([&] { return posted_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lk(mutex_);
         cv_.wait(lk, [&] { return generation_ != seen; });
@@ -118,7 +157,8 @@ class Pool {
   uint64_t generation_ = 0;
   bool quit_ = false;
   bool open_ = false;  // a batch is posted and workers may join it
-  int active_ = 0;     // workers inside the open (or just closed) batch
+  std::atomic<int> active_{0};  // workers inside the open (or just closed) batch (changed under mutex_)
+  std::atomic<uint64_t> posted_{0};  // generation_, readable without the lock (for polling)
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0, chunks_ = 0;
   std::atomic<int64_t> next_{0};
