@@ -6,8 +6,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { IoError } from '../errors';
 
-/** File stem of the shipped model. */
-export const PRETRAINED_NAME = 'acr-mobilenetv2-300w-68';
+/**
+ * File stem of the shipped model: named for the network and the data, not the loss, because the
+ * shipped model is whichever row of the loss comparison (docs/results.md) scored best.
+ */
+export const PRETRAINED_NAME = 'mobilenetv2-300w-68';
 
 /** The models/ folder of this installation (same place from lib/ and from dist/). */
 export const MODELS_DIR = path.resolve(__dirname, '..', '..', 'models');
