@@ -5,13 +5,20 @@
  * medians of the centre shift (in detector widths/heights) and of the side ratio are printed with
  * their spread. Needs ../shared/data/300w/train and the optional @vladmandic/face-api.
  *
+ * It also measures what the calibrated box still gets wrong, in the units of training's box
+ * jitter (lib/data/augment.ts): the crop centre's shift as a fraction of the crop side, per axis,
+ * and the zoom (ground-truth crop side / detector crop side). Training's --aug-shift and
+ * --aug-scale should cover their 95th percentiles.
+ *
  *   node --import tsx bench/detector-calibration.ts [--faces 150] [--data ../shared/data/300w/train]
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodeImage } from '../lib/data/image';
 import { readPts } from '../lib/data/pts';
-import { detectFaces } from '../lib/onnx/detect';
+import { DETECTOR_CALIBRATION, detectFaces } from '../lib/onnx/detect';
+
+const MARGIN = 0.15; // the crop margin of training and the shipped model
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,6 +43,8 @@ async function main(): Promise<void> {
   const dxs: number[] = [];
   const dys: number[] = [];
   const sides: number[] = [];
+  const shifts: number[] = [];
+  const zooms: number[] = [];
   let missed = 0;
   for (let i = 0; i < files.length && dxs.length + missed < n; i += step) {
     const stem = files[i].slice(0, -4);
@@ -61,8 +70,27 @@ async function main(): Promise<void> {
     dxs.push((cx - (x + w / 2)) / w);
     dys.push((cy - (y + h / 2)) / h);
     sides.push(Math.max(x1 - x0, y1 - y0) / w);
+    // The box the Predictor crops around (calibrated) against the landmarks' box, both squared up
+    // by their larger side as the crop does.
+    const { dx, dy, side } = DETECTOR_CALIBRATION;
+    const gtSide = Math.max(x1 - x0, y1 - y0);
+    const detSide = side * w; // detectFaces squares the box on the detector width
+    const detCx = x + w / 2 + dx * w;
+    const detCy = y + h / 2 + dy * h;
+    shifts.push(Math.max(Math.abs(detCx - cx), Math.abs(detCy - cy)) / (detSide * (1 + 2 * MARGIN)));
+    zooms.push(gtSide / detSide); // > 1: the detector crop shows the face smaller (as augment.scale > 1 zooms in)
   }
-  const out = { faces: dxs.length, missed, dx: quantiles(dxs), dy: quantiles(dys), side: quantiles(sides) };
+  const q95 = (v: number[]) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(0.95 * v.length))];
+  const q = (v: number[], p: number) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(p * v.length))];
+  const out = {
+    faces: dxs.length,
+    missed,
+    dx: quantiles(dxs),
+    dy: quantiles(dys),
+    side: quantiles(sides),
+    // After calibration: what training's jitter must cover (p95 of the larger per-axis shift; zoom's 2.5-97.5 % range).
+    jitter: { shiftP95: q95(shifts), zoomP025: q(zooms, 0.025), zoomP975: q(zooms, 0.975), shiftMedian: q(shifts, 0.5), zoomMedian: q(zooms, 0.5) },
+  };
   console.log(JSON.stringify(out, null, 2));
 }
 

@@ -119,6 +119,44 @@ t.test('end to end: acr train (tiny model, 1 epoch) then acr eval --run', async 
   t.match(bad.err, /nowhere.*per_image\.csv|per_image\.csv.*nowhere/);
 });
 
+t.test('acr train: --head multiscale, --extra-data with a weight, jitter flags; acr eval --flip, --checkpoint', async (t) => {
+  const data = path.join(tmp, 'faces-ms');
+  const extra = path.join(tmp, 'faces-extra');
+  await fixtureFolder(data, 20);
+  await fixtureFolder(extra, 8);
+  const run = path.join(tmp, 'run-ms');
+  const r = await acr('train', '--data', data, '--extra-data', `${extra}@0.5`, '--out', run, '--loss', 'smoothl1', '--head', 'multiscale', '--width', '0.35',
+    '--input-size', '32', '--epochs', '2', '--batch-size', '4', '--val-fraction', '0.2', '--aug-scale', '0.8,1.2', '--aug-shift', '0.08', '--aug-rotation', '20', '--loss-scale', '100', '--no-progress');
+  t.equal(r.code, 0, r.err);
+  // 16 training faces + 8 extra at weight 0.5 = 20 a epoch = 5 batches.
+  t.match(r.out, /completed: 2\/2 epochs, 10 steps/);
+  const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
+  t.same([config.head, config.augScale, config.augShift, config.augRotation, config.lossScale], ['multiscale', [0.8, 1.2], 0.08, 20, 100]);
+  t.same(config.extraData, [{ path: extra, weight: 0.5 }]);
+  const split = JSON.parse(fs.readFileSync(path.join(run, 'split.json'), 'utf8'));
+  t.equal(split.val.length, 4, 'the extra faces are never validated on');
+  t.equal(split.train.length, 24);
+  const again = await acr('train', '--data', data, '--out', run, '--loss', 'smoothl1', '--head', 'multiscale', '--width', '0.35', '--input-size', '32', '--epochs', '3', '--batch-size', '4', '--val-fraction', '0.2', '--resume', '--no-progress');
+  t.equal(again.code, 2, 'resuming with other settings is refused');
+  t.match(again.err, /config\.head|config\.augScale|config\.extraData|config\.lossScale/);
+
+  const plain = await acr('eval', '--run', run, '--worst', '0', '--out', path.join(tmp, 'eval-ms'));
+  const flip = await acr('eval', '--run', run, '--worst', '0', '--flip', '--out', path.join(tmp, 'eval-ms-flip'));
+  const best = await acr('eval', '--run', run, '--worst', '0', '--checkpoint', 'best', '--out', path.join(tmp, 'eval-ms-best'));
+  for (const e of [plain, flip, best]) t.equal(e.code, 0, e.err);
+  const sum = (d: string) => JSON.parse(fs.readFileSync(path.join(tmp, d, 'summary.json'), 'utf8'));
+  t.match(sum('eval-ms').model, /checkpoints[\\/]latest$/, 'the latest checkpoint by default');
+  t.match(sum('eval-ms-best').model, /checkpoints[\\/]best$/);
+  t.equal(sum('eval-ms-flip').flip, true);
+  t.not(sum('eval-ms-flip').nme, sum('eval-ms').nme, 'flip averaging changes the predictions');
+  const bad = await acr('train', '--data', data, '--out', path.join(tmp, 'run-bad'), '--extra-data', `${extra}@x`);
+  t.equal(bad.code, 2);
+  t.match(bad.err, /--extra-data: expected PATH\[@WEIGHT\]/);
+  const bad2 = await acr('train', '--data', data, '--out', path.join(tmp, 'run-bad'), '--aug-scale', '0.9');
+  t.equal(bad2.code, 2);
+  t.match(bad2.err, /--aug-scale: expected MIN,MAX/);
+});
+
 /** Starts `acr train` in a child and waits until it has written a checkpoint. */
 async function trainChild(args: string[], run: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'lib', 'cli', 'main.ts'), ...args, '--epochs', '400', '--checkpoint-every', '1'], {

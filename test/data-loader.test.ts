@@ -132,3 +132,31 @@ t.test('DataLoader: options are validated before any decoding', async (t) => {
   await t.rejects(DataLoader.create(recs, { size: 16, batchSize: 1, augment: {}, onWarning: (m) => warnings.push(m) }), { code: 'ERR_IO' });
   t.match(warnings[0], /no built-in flip permutation for 5 landmarks: flips are off/);
 });
+
+t.test('DataLoader weights: each face in a share w of the epochs, fixed epoch length, reproducible', async (t) => {
+  const dir = tempDir(t);
+  const recs = await makeRecords(dir, 12);
+  // Faces 0-5 always, 6-11 in half of the epochs: 6 + 3 = 9 faces an epoch.
+  const weights = recs.map((_, i) => (i < 6 ? 1 : 0.5));
+  const opts = { size: 16, batchSize: 3, augment: {}, seed: 5, weights, dropLast: true };
+  const a = await DataLoader.create(recs, opts);
+  t.equal(a.samplesPerEpoch(), 9);
+  t.equal(a.batchesPerEpoch(), 3);
+  const counts = new Array(12).fill(0);
+  const epochs = 200;
+  for (let e = 0; e < epochs; e++) {
+    const order = a.epochOrder(e).flat();
+    t.equal(order.length, 9, `epoch ${e}: 9 faces`);
+    t.equal(new Set(order).size, 9, `epoch ${e}: no face twice`);
+    for (const i of order) counts[i]++;
+  }
+  t.same(counts.slice(0, 6), new Array(6).fill(epochs), 'weight 1: every epoch');
+  for (let i = 6; i < 12; i++) t.ok(Math.abs(counts[i] / epochs - 0.5) < 0.12, `face ${i}: in ${counts[i]} of ${epochs} epochs (expected ~half)`);
+  const b = await DataLoader.create(recs, opts);
+  t.same(b.epochOrder(7), a.epochOrder(7), 'same seed, same sample');
+  t.notSame(a.epochOrder(8), a.epochOrder(7), 'a new sample each epoch');
+  t.same((await collect(b.epoch(3))).map((x) => x.indices), a.epochOrder(3), 'the batches follow the sample');
+  await t.rejects(DataLoader.create(recs, { ...opts, weights: [1, 2] }), { code: 'ERR_ARG', message: /options\.weights: expected 12 numbers/ });
+  await t.rejects(DataLoader.create(recs, { ...opts, weights: recs.map(() => 0) }), { code: 'ERR_ARG', message: /options\.weights\[0\]: expected a weight in \(0, 1\]/ });
+  await t.rejects(DataLoader.create(recs, { ...opts, weights: recs.map(() => 1.5) }), { code: 'ERR_ARG', message: /weights\[0\]/ });
+});

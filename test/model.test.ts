@@ -49,6 +49,31 @@ t.test('MobileNetV2 small: output shape, width multiplier, landmark count, deter
   t.throws(() => mobileNetV2({ dropout: 1 }), { code: 'ERR_RANGE' });
 });
 
+t.test("MobileNetV2 'multiscale' head: stride-8/16/32 taps, a whole-map kernel, same backbone and init otherwise", async (t) => {
+  for (const inputSize of [64, 96, 100]) {
+    const gap = mobileNetV2({ inputSize, width: 0.35, seed: 2 });
+    const ms = mobileNetV2({ inputSize, width: 0.35, seed: 2, head: 'multiscale' });
+    const side = Math.ceil(inputSize / 32);
+    const full = ms.getLayer('head_spatial').getWeights()[0];
+    t.same(full.shape, [side, side, 64, 128], `${inputSize} px: the kernel covers the ${side}x${side} map`);
+    t.same(ms.getLayer('head_spatial').output && (ms.getLayer('head_spatial').output as tf.SymbolicTensor).shape, [null, 1, 1, 128]);
+    // Features: stride-8 (32 x 0.35 -> 16), stride-16 (96 x 0.35 -> 32), the last map (1280), the layout branch (128).
+    t.same((ms.getLayer('head_concat').output as tf.SymbolicTensor).shape, [null, 16 + 32 + 1280 + 128]);
+    t.equal(ms.getLayer('landmarks').getWeights()[0].shape[0], 16 + 32 + 1280 + 128);
+    t.equal(ms.countParams() - gap.countParams(), 1280 * 64 + 4 * 64 + side * side * 64 * 128 + 4 * 128 + (16 + 32 + 128) * 136, 'only the head differs');
+    t.same(ms.getLayer('Conv1').getWeights()[0].dataSync(), gap.getLayer('Conv1').getWeights()[0].dataSync(), 'same backbone initialisation');
+    const y = ms.predict(tf.randomUniform([2, inputSize, inputSize, 3], -1, 1, 'float32', 4)) as tf.Tensor;
+    t.same(y.shape, [2, 136]);
+    const maxAbs = Math.max(...Array.from(y.dataSync(), Math.abs));
+    t.ok(maxAbs > 0 && maxAbs < 0.05, `starts near the crop centre (max |y| = ${maxAbs})`);
+    gap.dispose();
+    ms.dispose();
+  }
+  t.throws(() => mobileNetV2({ head: 'fpn' as never }), { code: 'ERR_ARG', message: /head: expected one of 'gap', 'multiscale'/ });
+  const b = buildModel({ arch: 'mobilenetv2', inputSize: 32, width: 0.35, numLandmarks: 5, dropout: 0, seed: 0, head: 'multiscale' });
+  t.ok(b.getLayer('head_concat'));
+});
+
 t.test('tiny CNN and buildModel', async (t) => {
   const m = tinyCnn({ inputSize: 16, numLandmarks: 5 });
   const y = m.predict(tf.zeros([3, 16, 16, 3])) as tf.Tensor;

@@ -87,6 +87,21 @@ t.test('MobileNetV2 (lib/model) at every width and input size', async (t) => {
   }
 });
 
+t.test("MobileNetV2 with the 'multiscale' head (concatenated taps, whole-map 'valid' kernel)", async (t) => {
+  await tf.setBackend('wasm');
+  t.teardown(() => tf.setBackend('cpu'));
+  for (const inputSize of [64, 100]) {
+    const m = mobileNetV2({ inputSize, width: 0.35, numLandmarks: 68, seed: 5, head: 'multiscale' });
+    randomizeWeights(m, inputSize);
+    for (const batch of [1, 3]) {
+      const { diff, scale } = await parity(t, m, batch, inputSize + 7 * batch);
+      t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
+      t.ok(diff < 1e-4, `size ${inputSize}, batch ${batch}: max abs diff ${diff}`);
+    }
+    m.dispose();
+  }
+});
+
 t.test('Keras-application MobileNetV2 with ZeroPadding2D before the stride-2 depthwise convs', async (t) => {
   const m = mobileNetV2ZeroPad(96, 0.5, 68);
   randomizeWeights(m, 21);

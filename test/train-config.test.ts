@@ -22,6 +22,16 @@ t.test('defaults in one place; every field validated with its name', async (t) =
     [{ out: '' }, 'ERR_ARG', /config\.out/],
     [{ inputSize: 16 }, 'ERR_RANGE', /config\.inputSize/],
     [{ typo: 1 }, 'ERR_ARG', /config\.typo: unknown option/],
+    [{ head: 'fpn' }, 'ERR_ARG', /config\.head: expected one of 'gap', 'multiscale'/],
+    [{ arch: 'tiny', inputSize: 32, head: 'multiscale' }, 'ERR_ARG', /config\.head: 'multiscale' needs arch 'mobilenetv2'/],
+    [{ lossScale: 0 }, 'ERR_RANGE', /config\.lossScale/],
+    [{ augScale: [1.1, 0.9] }, 'ERR_ARG', /config\.augScale: expected \[min, max\]/],
+    [{ augScale: [0, 1] }, 'ERR_ARG', /config\.augScale/],
+    [{ augShift: 0.6 }, 'ERR_RANGE', /config\.augShift/],
+    [{ augRotation: -1 }, 'ERR_RANGE', /config\.augRotation/],
+    [{ extraData: 'x' }, 'ERR_ARG', /config\.extraData: expected an array/],
+    [{ extraData: [{ path: 'x', weight: 2 }] }, 'ERR_RANGE', /config\.extraData\[0\]\.weight: expected a share of epochs in \(0, 1\]/],
+    [{ extraData: [{ weight: 1 }] }, 'ERR_ARG', /config\.extraData\[0\]: expected \{ path/],
   ];
   for (const [p, code, msg] of bad) t.throws(() => resolveTrainConfig({ data: 'd', ...p }), { code, message: msg }, JSON.stringify(p));
   t.equal(resolveTrainConfig({ arch: 'tiny', inputSize: 16 }).inputSize, 16, 'the tiny net takes small inputs');

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArgumentError, IoError, ParseError } from '../errors';
-import { loadDataset, splitByIds } from '../data';
+import { decodeImage, flipPermutation, loadDataset, splitByIds, type FaceRecord } from '../data';
 import { cedPng, cedSvg, writeEvaluationReport, type CedRun, type NormaliserKind } from '../eval';
 import { writeFileAtomic } from '../tfjs/io';
 import { loadModel } from '../tfjs/io';
@@ -15,7 +15,10 @@ const NORMALISERS: readonly NormaliserKind[] = ['inter-ocular', 'inter-pupil', '
 
 const OPTIONS: OptionTable = {
   run: { kind: 'string', arg: 'DIR', help: 'A training run folder: takes its best (else latest) model, data, crop margin and validation split' },
-  model: { kind: 'string', arg: 'DIR', help: 'Model folder (model.json + weights.bin), e.g. RUN/checkpoints/best' },
+  model: { kind: 'string', arg: 'DIR', help: 'Model folder (model.json + weights.bin), e.g. RUN/checkpoints/latest' },
+  checkpoint: { kind: 'string', help: "With --run: which checkpoint (best was picked on the validation faces: don't report it on them)", choices: ['latest', 'best'], defaultText: 'latest' },
+  boxes: { kind: 'string', help: "Face boxes: the landmarks' own (gt) or the optional face detector's, calibrated as Predictor uses them", choices: ['gt', 'detector'], defaultText: 'gt' },
+  flip: { kind: 'boolean', help: 'Test-time flip: average with the mirrored crop (as Predictor flip)' },
   data: { kind: 'string', arg: 'PATH', help: 'Dataset (default: the run\'s)' },
   split: { kind: 'string', help: 'Faces to evaluate', choices: ['val', 'train', 'all'], defaultText: 'val with --run, else all' },
   out: { kind: 'string', arg: 'DIR', help: 'Report folder', defaultText: 'RUN/eval with --run, else eval' },
@@ -70,6 +73,20 @@ function readRunConfig(run: string): TrainConfig {
   }
 }
 
+/** Records with the detector's (calibrated) box in place of the landmark box; faces it misses are set apart. */
+async function withDetectorBoxes(records: FaceRecord[]): Promise<{ records: FaceRecord[]; missed: string[] }> {
+  const { detectFaces, matchDetection } = await import('../onnx/detect');
+  const out: FaceRecord[] = [];
+  const missed: string[] = [];
+  for (const r of records) {
+    const hit = matchDetection(await detectFaces(await decodeImage(r.imagePath), { minConfidence: 0.3 }), r.landmarks);
+    if (hit) out.push({ ...r, box: hit.box });
+    else missed.push(r.id);
+  }
+  if (out.length === 0) throw new ArgumentError('--boxes detector: the detector found none of the faces');
+  return { records: out, missed };
+}
+
 export const command: Command = {
   name: 'eval',
   summary: 'Evaluate a model: NME/FR/AUC JSON, per-image CSV, CED SVG/PNG, worst faces',
@@ -84,8 +101,9 @@ export const command: Command = {
     const split = (v.split as string | undefined) ?? (run ? 'val' : 'all');
     if (split !== 'all' && !run) throw new ArgumentError(`--split ${split} needs --run (the split lives in RUN/split.json)`);
     // A run without a validation set has no best checkpoint: its latest model is the result.
-    const bestOrLatest = (r: string) => (fs.existsSync(path.join(r, 'checkpoints', 'best', 'model.json')) ? path.join(r, 'checkpoints', 'best') : path.join(r, 'checkpoints', 'latest'));
-    const modelDir = (v.model as string | undefined) ?? bestOrLatest(run!);
+    const which = (v.checkpoint as string | undefined) ?? 'latest';
+    const pick = (r: string) => (which === 'best' && fs.existsSync(path.join(r, 'checkpoints', 'best', 'model.json')) ? path.join(r, 'checkpoints', 'best') : path.join(r, 'checkpoints', 'latest'));
+    const modelDir = (v.model as string | undefined) ?? pick(run!);
     const out = (v.out as string | undefined) ?? (run ? path.join(run, 'eval') : 'eval');
     const margin = (v.margin as number | undefined) ?? runConfig?.margin ?? 0.15;
     const onBad = v['skip-bad'] ? 'skip' : 'error';
@@ -107,7 +125,15 @@ export const command: Command = {
       records = split === 'val' ? s.val : s.train;
     }
     if (records.length === 0) throw new ArgumentError(`--split ${split}: no faces to evaluate`);
-    const pred = await predictRecords(model, records, { margin, batchSize: (v['batch-size'] as number | undefined) ?? 32, onBadData: onBad });
+    const boxes = (v.boxes as string | undefined) ?? 'gt';
+    let missed: string[] = [];
+    if (boxes === 'detector') ({ records, missed } = await withDetectorBoxes(records));
+    let flipPerm: number[] | undefined;
+    if (v.flip) {
+      flipPerm = flipPermutation(records[0].landmarks.length / 2);
+      if (!flipPerm) throw new ArgumentError(`--flip: no built-in flip permutation for ${records[0].landmarks.length / 2} landmarks`);
+    }
+    const pred = await predictRecords(model, records, { margin, batchSize: (v['batch-size'] as number | undefined) ?? 32, onBadData: onBad, ...(flipPerm ? { flipPermutation: flipPerm } : {}) });
     const evaluated = pred.indices.map((i) => records[i]);
     const name = (v.name as string | undefined) ?? path.basename(path.resolve(run ?? modelDir));
     const report = await writeEvaluationReport(out, evaluated, pred.landmarks, {
@@ -115,7 +141,17 @@ export const command: Command = {
       threshold: (v.threshold as number | undefined) ?? 0.1,
       worst: (v.worst as number | undefined) ?? 12,
       name,
-      meta: { model: path.resolve(modelDir), data: path.resolve(data), split, margin, loss: runConfig?.loss, inputSize: model.inputs[0].shape[1] },
+      meta: {
+        model: path.resolve(modelDir),
+        data: path.resolve(data),
+        split,
+        margin,
+        loss: runConfig?.loss,
+        inputSize: model.inputs[0].shape[1],
+        boxes,
+        flip: v.flip === true,
+        ...(boxes === 'detector' ? { detectorMissed: missed.length, detectorMissedIds: missed } : {}),
+      },
     });
     const s = report.summary;
     if (v.compare) {
@@ -125,6 +161,7 @@ export const command: Command = {
       writeFileAtomic(path.join(out, 'ced-compare.png'), await cedPng(runs, opts));
       report.files.push(path.join(out, 'ced-compare.svg'), path.join(out, 'ced-compare.png'));
     }
+    if (missed.length) console.log(`the detector found no face for ${missed.length} faces (left out, listed in summary.json)`);
     console.log(`${name}: ${s.count} faces, NME ${s.nme.toFixed(3)}% (${s.normaliser}), FR@${s.threshold} ${s.failureRate.toFixed(2)}%, AUC@${s.threshold} ${s.auc.toFixed(4)}`);
     console.log(`wrote ${report.files.join(', ')}`);
     return 0;

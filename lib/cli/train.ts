@@ -1,6 +1,6 @@
 /** `acr train`: flags -> TrainConfig -> train(); SIGINT finishes the step, writes the checkpoint, exits 130. */
 import { AcrError, ArgumentError } from '../errors';
-import { ARCHITECTURES } from '../model';
+import { ARCHITECTURES, HEADS } from '../model';
 import { DEFAULT_TRAIN_CONFIG as D, LOSS_NAMES, LR_SCHEDULES, PHI_MODES, resolveTrainConfig, type TrainConfig } from '../train/config';
 import { train } from '../train/loop';
 import { parseOptions, usageText, type OptionTable, type ParsedValues } from './args';
@@ -8,6 +8,7 @@ import type { Command } from './main';
 
 const OPTIONS: OptionTable = {
   data: { kind: 'string', arg: 'PATH', help: 'Dataset: 300-W style folder (.pts + images), WFLW list or .jsonl', required: true },
+  'extra-data': { kind: 'string', arg: 'PATH[@W],...', help: 'Extra training-only datasets, each used in a share W in (0, 1] of the epochs (default 1); never validated on' },
   out: { kind: 'string', arg: 'DIR', help: 'Run folder: checkpoints/, log.jsonl, config.json, asm.json', defaultText: D.out },
   resume: { kind: 'boolean', help: 'Continue from OUT/checkpoints/latest when it exists (same settings required)' },
   loss: { kind: 'string', help: 'Training loss', choices: LOSS_NAMES, defaultText: D.loss },
@@ -17,6 +18,8 @@ const OPTIONS: OptionTable = {
   arch: { kind: 'string', help: 'Network', choices: ARCHITECTURES, defaultText: D.arch },
   'input-size': { kind: 'integer', arg: 'PX', help: 'Square network input side', defaultText: String(D.inputSize) },
   width: { kind: 'number', arg: 'ALPHA', help: 'MobileNetV2 width multiplier', defaultText: String(D.width) },
+  head: { kind: 'string', help: 'MobileNetV2 head: global average pooling, or pooled stride-8/16/32 features + a layout-keeping branch', choices: HEADS, defaultText: D.head },
+  'loss-scale': { kind: 'number', arg: 'X', help: 'Multiply the loss (the ACR reference uses 100; moves gradients away from Adam\'s epsilon)', defaultText: String(D.lossScale) },
   dropout: { kind: 'number', arg: 'RATE', help: 'Dropout before the head', defaultText: String(D.dropout) },
   epochs: { kind: 'integer', help: 'Epochs', defaultText: String(D.epochs) },
   'batch-size': { kind: 'integer', help: 'Batch size', defaultText: String(D.batchSize) },
@@ -30,6 +33,9 @@ const OPTIONS: OptionTable = {
   'split-seed': { kind: 'integer', help: 'Seed of the train/validation split only (runs with different --seed share it)', defaultText: '--seed' },
   'val-fraction': { kind: 'number', arg: 'F', help: 'Share of faces per source held out for validation (and out of fitAsm)', defaultText: String(D.valFraction) },
   'no-augment': { kind: 'boolean', help: 'Train without online augmentation' },
+  'aug-scale': { kind: 'string', arg: 'MIN,MAX', help: 'Box jitter: zoom range (> 1 zooms in); cover the detector (bench/detector-calibration.ts)', defaultText: D.augScale.join(',') },
+  'aug-shift': { kind: 'number', arg: 'F', help: 'Box jitter: largest shift per axis, fraction of the crop side', defaultText: String(D.augShift) },
+  'aug-rotation': { kind: 'number', arg: 'DEG', help: 'Largest in-plane rotation', defaultText: String(D.augRotation) },
   margin: { kind: 'number', arg: 'F', help: 'Crop margin around the landmarks\' box', defaultText: String(D.margin) },
   limit: { kind: 'integer', help: 'Use only the first N faces (0 = all)', defaultText: String(D.limit) },
   'checkpoint-every': { kind: 'integer', arg: 'STEPS', help: 'Also checkpoint every N steps (0 = at epoch ends only)', defaultText: String(D.checkpointEvery) },
@@ -63,6 +69,12 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   set('arch', 'arch');
   set('inputSize', 'input-size');
   set('width', 'width');
+  set('head', 'head');
+  set('lossScale', 'loss-scale');
+  set('augShift', 'aug-shift');
+  set('augRotation', 'aug-rotation');
+  if (v['extra-data'] !== undefined) c.extraData = parseExtraData(String(v['extra-data']));
+  if (v['aug-scale'] !== undefined) c.augScale = parseRange('--aug-scale', String(v['aug-scale']));
   set('dropout', 'dropout');
   set('epochs', 'epochs');
   set('batchSize', 'batch-size');
@@ -87,7 +99,26 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   return c;
 }
 
+/** 'PATH[@W],PATH[@W]' -> [{ path, weight }] (weight 1 when left out; range checks are the config's). */
+function parseExtraData(text: string): TrainConfig['extraData'] {
+  return text.split(',').map((item) => {
+    const at = item.lastIndexOf('@');
+    const p = (at >= 0 ? item.slice(0, at) : item).trim();
+    const w = at >= 0 ? Number(item.slice(at + 1)) : 1;
+    if (p === '' || !Number.isFinite(w)) throw new ArgumentError(`--extra-data: expected PATH[@WEIGHT],... with a number after '@', got '${item}'`);
+    return { path: p, weight: w };
+  });
+}
+
+/** 'MIN,MAX' -> [min, max] (range checks are the config's). */
+function parseRange(flag: string, text: string): [number, number] {
+  const parts = text.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 2 || parts.some((x) => !Number.isFinite(x))) throw new ArgumentError(`${flag}: expected MIN,MAX (two numbers), got '${text}'`);
+  return [parts[0], parts[1]];
+}
+
 const FLAG_OF: Record<string, string> = {
+  extraData: 'extra-data', lossScale: 'loss-scale', augScale: 'aug-scale', augShift: 'aug-shift', augRotation: 'aug-rotation',
   phiMode: 'phi-mode', lossUnits: 'loss-units', inputSize: 'input-size', batchSize: 'batch-size', lrSchedule: 'lr-schedule',
   lrMinFactor: 'lr-min', lrStepEpochs: 'lr-step-epochs', lrStepGamma: 'lr-step-gamma', warmupEpochs: 'warmup', valFraction: 'val-fraction', splitSeed: 'split-seed',
   checkpointEvery: 'checkpoint-every', onBadData: 'skip-bad',

@@ -40,6 +40,13 @@ export interface LoaderOptions {
   /** A bad image: 'throw' (default) or 'skip' (warn, drop, count). */
   onError?: 'throw' | 'skip';
   onWarning?: (message: string) => void;
+  /**
+   * Per-record sampling weights in (0, 1], one per record (default: all 1): the share of epochs a
+   * face takes part in, e.g. 0.5 for a noisier extra source. Each epoch takes floor(sum of the
+   * usable faces' weights) faces by systematic sampling over that epoch's shuffled order, so
+   * every face appears in a share w of the epochs and the epoch length never changes.
+   */
+  weights?: ArrayLike<number>;
 }
 
 export interface LoaderStats {
@@ -78,7 +85,8 @@ export class DataLoader {
   private constructor(
     private readonly records: FaceRecord[],
     private readonly images: Array<RawImage | null>,
-    o: Required<Omit<LoaderOptions, 'augment' | 'onWarning'>>,
+    o: Required<Omit<LoaderOptions, 'augment' | 'onWarning' | 'weights'>>,
+    private readonly weights: Float64Array | null,
     augment: ResolvedAugment | null,
     usable: number[],
     numLandmarks: number,
@@ -120,6 +128,17 @@ export class DataLoader {
     };
     const warn = o.onWarning ?? ((m: string) => console.warn(`acr: ${m}`));
     const L = records[0].landmarks.length / 2;
+    let weights: Float64Array | null = null;
+    if (o.weights !== undefined) {
+      const w = o.weights;
+      if (w === null || typeof w !== 'object' || typeof w.length !== 'number' || w.length !== records.length) {
+        throw new ArgumentError(`options.weights: expected ${records.length} numbers (one per record), got ${describe(w)}`);
+      }
+      weights = Float64Array.from(w, (x, i) => {
+        if (!(typeof x === 'number' && x > 0 && x <= 1)) throw new ArgumentError(`options.weights[${i}]: expected a weight in (0, 1], got ${describe(x)}`);
+        return x;
+      });
+    }
     records.forEach((r, i) => {
       if (!(r.landmarks instanceof Float32Array) || r.landmarks.length !== 2 * L) {
         throw new ArgumentError(`records[${i}].landmarks: expected a Float32Array of ${2 * L} values like records[0], got ${describe(r.landmarks)}`);
@@ -168,7 +187,7 @@ export class DataLoader {
     const skipped = errors.length;
     const usable = full.cache ? candidates.filter((i) => images[i]) : candidates;
     if (usable.length === 0) throw new IoError('records: no usable face (every image failed to decode or every crop was degenerate)');
-    const loader = new DataLoader(records, images, full, resolved, usable, L, warn);
+    const loader = new DataLoader(records, images, full, weights, resolved, usable, L, warn);
     loader.stats.skipped = skipped;
     if (full.workers > 0) loader.startWorkers(full.workers);
     return loader;
@@ -197,18 +216,45 @@ export class DataLoader {
 
   /** Number of batches in one epoch. */
   batchesPerEpoch(): number {
-    const n = this.usable.length;
+    const n = this.samplesPerEpoch();
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Faces per epoch: all usable ones, or floor(sum of their weights) with weights. */
+  samplesPerEpoch(): number {
+    if (!this.weights) return this.usable.length;
+    let sum = 0;
+    for (const i of this.usable) sum += this.weights[i];
+    return Math.floor(sum + 1e-9);
   }
 
   /** The record indices of each batch of an epoch (deterministic in seed and epoch). */
   epochOrder(epoch: number): number[][] {
     integer('epoch', epoch, 0);
-    const order = this.usable.slice();
+    let order = this.usable.slice();
     if (this.shuffle) new Rng(mixSeed(this.seed, 'order', epoch)).shuffle(order);
+    if (this.weights) order = this.sample(order, epoch);
     const out: number[][] = [];
     const nb = this.batchesPerEpoch();
     for (let b = 0; b < nb; b++) out.push(order.slice(b * this.batchSize, (b + 1) * this.batchSize));
+    return out;
+  }
+
+  /**
+   * Systematic sampling along `order`: face i is taken when the running weight sum crosses an
+   * integer (offset u drawn per epoch), so it is taken in a share w_i of the epochs.
+   */
+  private sample(order: number[], epoch: number): number[] {
+    const w = this.weights!;
+    const u = new Rng(mixSeed(this.seed, 'weights', epoch)).uniform(0, 1);
+    const n = this.samplesPerEpoch();
+    const out: number[] = [];
+    let cum = u;
+    for (const i of order) {
+      const before = Math.floor(cum);
+      cum += w[i];
+      if (Math.floor(cum) > before && out.length < n) out.push(i);
+    }
     return out;
   }
 

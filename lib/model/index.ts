@@ -4,8 +4,9 @@ import * as v from '../validate';
 import { mobileNetV2 } from './mobilenetv2';
 import { tinyCnn } from './tiny';
 
-export { mobileNetV2, mobileNetV2Backbone, makeDivisible } from './mobilenetv2';
-export type { MobileNetV2Options } from './mobilenetv2';
+import type { HeadName } from './mobilenetv2';
+export { mobileNetV2, mobileNetV2Backbone, makeDivisible, HEADS } from './mobilenetv2';
+export type { MobileNetV2Options, HeadName } from './mobilenetv2';
 export { tinyCnn } from './tiny';
 export type { TinyCnnOptions } from './tiny';
 
@@ -20,6 +21,8 @@ export interface ModelSpec {
   numLandmarks: number;
   dropout: number;
   seed: number;
+  /** MobileNetV2's regression head (default 'gap'); other architectures have one head. */
+  head?: HeadName;
 }
 
 export function buildModel(spec: ModelSpec): tf.LayersModel {

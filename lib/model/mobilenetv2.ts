@@ -1,9 +1,14 @@
 /**
  * MobileNetV2 (Sandler et al. 2018) as a landmark regressor: the Keras reference backbone
- * (same block table, channel rounding, layer names, BatchNorm epsilon) followed by
- * global average pooling, dropout and a linear dense layer with 2L outputs (normalised crop
- * coordinates). Only layer types the ONNX exporter walks are used: Conv2D, DepthwiseConv2D,
- * BatchNormalization, ReLU(maxValue 6), Add, GlobalAveragePooling2D, Dropout, Dense.
+ * (same block table, channel rounding, layer names, BatchNorm epsilon) followed by one of two
+ * heads and a linear dense layer with 2L outputs (normalised crop coordinates):
+ * - 'gap': global average pooling of the last feature map (the Keras classifier's head);
+ * - 'multiscale': PFLD's idea (Guo et al. 2019): pooled features of the stride-8, stride-16 and
+ *   stride-32 stages, plus a branch that keeps the layout of the last map (1x1 reduction, then a
+ *   convolution whose kernel covers the whole map: a learned flatten + dense, with BN so its
+ *   large fan-in trains at the backbone's learning rate).
+ * Only layer types the ONNX exporter walks are used: Conv2D, DepthwiseConv2D, BatchNormalization,
+ * ReLU(maxValue 6), Add, Concatenate, GlobalAveragePooling2D, Dropout, Dense.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ValueRangeError } from '../errors';
@@ -26,7 +31,12 @@ export interface MobileNetV2Options {
    * here are a few thousand steps (0.999^2000 = 0.14 of the initial value left, 0.99^2000 ~ 0).
    */
   bnMomentum?: number;
+  /** Regression head: 'gap' (global average pooling) or 'multiscale' (default 'gap'; see above). */
+  head?: HeadName;
 }
+
+export const HEADS = ['gap', 'multiscale'] as const;
+export type HeadName = (typeof HEADS)[number];
 
 /** Expansion t, output channels c, repeats n, first stride s (the paper's Table 2). */
 const BLOCKS: ReadonlyArray<readonly [t: number, c: number, n: number, s: number]> = [
@@ -75,6 +85,7 @@ export function resolveMobileNetV2Options(options?: MobileNetV2Options): Require
     dropout: dropoutRate(o.dropout ?? 0.2),
     seed: v.integer('seed', o.seed ?? 0, 0, 2 ** 31 - 1),
     bnMomentum: momentum(o.bnMomentum ?? 0.99),
+    head: v.oneOf('head', o.head ?? 'gap', HEADS),
   };
 }
 
@@ -124,16 +135,42 @@ function invertedResidual(x: tf.SymbolicTensor, t: number, filters: number, stri
   return h;
 }
 
-/** The backbone alone: input -> last 1x1 conv + ReLU6 feature map (Keras include_top=False). */
-function backbone(input: tf.SymbolicTensor, width: number, seeds: Seeds): tf.SymbolicTensor {
+interface Features {
+  /** Last 1x1 conv + ReLU6 (stride 32): what Keras' include_top=False returns. */
+  out: tf.SymbolicTensor;
+  /** Outputs of the last block of the stride-8 and stride-16 stages (the multiscale head's taps). */
+  stride8: tf.SymbolicTensor;
+  stride16: tf.SymbolicTensor;
+}
+
+/** The backbone: input -> feature maps. */
+function backbone(input: tf.SymbolicTensor, width: number, seeds: Seeds): Features {
   let x = relu6(convBn(input, makeDivisible(32 * width), 3, 2, 'Conv1', 'bn_Conv1', seeds), 'Conv1_relu');
   let block = 0;
+  let stride = 2;
+  const taps: Partial<Record<8 | 16, tf.SymbolicTensor>> = {};
   for (const [t, c, n, s] of BLOCKS) {
     const filters = makeDivisible(c * width);
     for (let i = 0; i < n; i++) x = invertedResidual(x, t, filters, i === 0 ? s : 1, block++, seeds);
+    stride *= s;
+    if (stride === 8 || stride === 16) taps[stride] = x; // the stage's last block wins
   }
   const last = width > 1.0 ? makeDivisible(1280 * width) : 1280;
-  return relu6(convBn(x, last, 1, 1, 'Conv_1', 'Conv_1_bn', seeds), 'out_relu');
+  return { out: relu6(convBn(x, last, 1, 1, 'Conv_1', 'Conv_1_bn', seeds), 'out_relu'), stride8: taps[8]!, stride16: taps[16]! };
+}
+
+const gap = (x: tf.SymbolicTensor, name: string) => tf.layers.globalAveragePooling2d({ name }).apply(x) as tf.SymbolicTensor;
+
+/** Features for the dense layer (see the file comment). */
+function head(f: Features, kind: HeadName, seeds: Seeds): tf.SymbolicTensor {
+  if (kind === 'gap') return gap(f.out, 'global_average_pooling2d');
+  // The whole-map kernel: the last map's side (ceil of input / 32 under 'same' padding).
+  const side = f.out.shape[1] as number;
+  let s = relu6(convBn(f.out, 64, 1, 1, 'head_reduce', 'head_reduce_BN', seeds), 'head_reduce_relu');
+  const full = tf.layers.conv2d({ filters: 128, kernelSize: side, padding: 'valid', useBias: false, kernelInitializer: seeds.glorot(), name: 'head_spatial' });
+  s = relu6(tf.layers.batchNormalization({ momentum: seeds.bnMomentum, epsilon: 1e-3, name: 'head_spatial_BN' }).apply(full.apply(s)) as tf.SymbolicTensor, 'head_spatial_relu');
+  const parts = [gap(f.stride8, 'head_pool_s8'), gap(f.stride16, 'head_pool_s16'), gap(f.out, 'global_average_pooling2d'), gap(s, 'head_pool_spatial')];
+  return tf.layers.concatenate({ axis: -1, name: 'head_concat' }).apply(parts) as tf.SymbolicTensor;
 }
 
 /** MobileNetV2 landmark regressor: [B, S, S, 3] images -> [B, 2L] coordinates. */
@@ -141,18 +178,18 @@ export function mobileNetV2(options?: MobileNetV2Options): tf.LayersModel {
   const o = resolveMobileNetV2Options(options);
   const seeds = new Seeds(o.seed, o.bnMomentum);
   const input = tf.input({ shape: [o.inputSize, o.inputSize, 3], name: 'image' });
-  let x = backbone(input, o.width, seeds);
-  x = tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }).apply(x) as tf.SymbolicTensor;
+  let x = head(backbone(input, o.width, seeds), o.head, seeds);
   x = tf.layers.dropout({ rate: o.dropout, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
   const out = tf.layers
     .dense({ units: 2 * o.numLandmarks, activation: 'linear', kernelInitializer: seeds.head(), name: 'landmarks' })
     .apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: out, name: `mobilenetv2_${o.width}_${o.inputSize}` });
+  const suffix = o.head === 'gap' ? '' : `_${o.head}`;
+  return tf.model({ inputs: input, outputs: out, name: `mobilenetv2_${o.width}_${o.inputSize}${suffix}` });
 }
 
 /** The backbone as its own model (no pooling/head), e.g. to compare with Keras' include_top=False. */
 export function mobileNetV2Backbone(options?: MobileNetV2Options): tf.LayersModel {
   const o = resolveMobileNetV2Options(options);
   const input = tf.input({ shape: [o.inputSize, o.inputSize, 3], name: 'image' });
-  return tf.model({ inputs: input, outputs: backbone(input, o.width, new Seeds(o.seed, o.bnMomentum)), name: 'mobilenetv2_backbone' });
+  return tf.model({ inputs: input, outputs: backbone(input, o.width, new Seeds(o.seed, o.bnMomentum)).out, name: 'mobilenetv2_backbone' });
 }

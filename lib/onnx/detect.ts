@@ -86,3 +86,35 @@ export async function detectFaces(image: RawImage, options?: DetectOptions): Pro
     if (previous) await tf.setBackend(previous);
   }
 }
+
+/**
+ * The detected face that belongs to an annotated face, for scoring a model on detector boxes:
+ * the detection whose centre lies inside the landmarks' bounding box, nearest its centre; null
+ * when the detector found none there. The landmarks only pick which face is meant, as in the
+ * field's "detector box" protocols; the box itself is the detector's (calibrated).
+ */
+export function matchDetection(faces: readonly DetectedFace[], landmarks: ArrayLike<number>): DetectedFace | null {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let i = 0; i + 1 < landmarks.length; i += 2) {
+    x0 = Math.min(x0, landmarks[i]);
+    x1 = Math.max(x1, landmarks[i]);
+    y0 = Math.min(y0, landmarks[i + 1]);
+    y1 = Math.max(y1, landmarks[i + 1]);
+  }
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  let best: DetectedFace | null = null;
+  let bestD = Infinity;
+  for (const f of faces) {
+    const [x, y, w, h] = f.detectorBox;
+    const fx = x + w / 2;
+    const fy = y + h / 2;
+    if (!(fx > x0 && fx < x1 && fy > y0 && fy < y1)) continue;
+    const d = Math.hypot(fx - cx, fy - cy);
+    if (d < bestD) {
+      bestD = d;
+      best = f;
+    }
+  }
+  return best;
+}

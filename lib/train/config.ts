@@ -3,7 +3,7 @@
  * and one validating resolver the library and the CLI both go through.
  */
 import { ArgumentError, ValueRangeError } from '../errors';
-import { ARCHITECTURES, type Architecture } from '../model';
+import { ARCHITECTURES, HEADS, type Architecture, type HeadName } from '../model';
 import * as v from '../validate';
 
 export const LOSS_NAMES = ['acr', 'l2', 'l1', 'smoothl1', 'wing', 'softwing', 'awing'] as const;
@@ -13,9 +13,19 @@ export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 export const PHI_MODES = ['coordinate', 'landmark'] as const;
 export type PhiMode = (typeof PHI_MODES)[number];
 
+export interface ExtraSource {
+  path: string;
+  weight: number;
+}
+
 export interface TrainConfig {
-  /** Dataset: a 300-W style folder, a WFLW list or a .jsonl file (see lib/data). */
+  /** Dataset: a 300-W style folder, a WFLW list or a .jsonl file (see lib/data). Split into train / validation. */
   data: string;
+  /**
+   * Extra training-only datasets (same landmark scheme), each with a sampling weight in (0, 1]:
+   * the share of epochs each of its faces takes part in. Never validated on, never split.
+   */
+  extraData: ExtraSource[];
   /** Run folder: checkpoints, log.jsonl, asm.json, split.json. */
   out: string;
   arch: Architecture;
@@ -23,8 +33,16 @@ export interface TrainConfig {
   inputSize: number;
   /** MobileNetV2 width multiplier (tiny: channels / 8). */
   width: number;
+  /** MobileNetV2 regression head: global average pooling, or PFLD-style multiscale (lib/model). */
+  head: HeadName;
   dropout: number;
   loss: LossName;
+  /**
+   * Multiplies the training loss. Targets are normalised crop coordinates, so plain L2/ACR
+   * gradients are ~1e-7..1e-6 per weight, near Adam's epsilon (1e-7); the ACR reference code
+   * multiplies its loss by 100. Does not change which model is optimal, only Adam's step sizes.
+   */
+  lossScale: number;
   /** ACR lambda (the weight of the log branch). */
   lambda: number;
   /** ACR Phi per coordinate (the paper) or per landmark. */
@@ -52,6 +70,11 @@ export interface TrainConfig {
   valFraction: number;
   /** Online augmentation of the training batches. */
   augment: boolean;
+  /** Box jitter of the augmentation: zoom range (> 1 zooms in) and largest shift (fraction of the crop side, per axis). */
+  augScale: [number, number];
+  augShift: number;
+  /** Largest in-plane rotation of the augmentation, degrees. */
+  augRotation: number;
   /** Crop margin around the landmarks' box (fraction of its larger side). */
   margin: number;
   /** Use only the first N faces (0 = all): smoke runs. */
@@ -74,12 +97,15 @@ export interface TrainConfig {
 
 export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   data: '',
+  extraData: [],
   out: 'runs/default',
   arch: 'mobilenetv2',
   inputSize: 224,
   width: 1.0,
+  head: 'gap',
   dropout: 0.2,
   loss: 'acr',
+  lossScale: 1,
   lambda: 1,
   phiMode: 'coordinate',
   lossUnits: 'pixels',
@@ -95,6 +121,9 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   splitSeed: null,
   valFraction: 0.1,
   augment: true,
+  augScale: [0.9, 1.1],
+  augShift: 0.05,
+  augRotation: 30,
   margin: 0.15,
   limit: 0,
   checkpointEvery: 0,
@@ -114,10 +143,21 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   }
   const c: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...p };
   if (typeof c.data !== 'string') throw new ArgumentError(`config.data: expected a path, got ${v.describe(c.data)}`);
+  if (!Array.isArray(c.extraData)) throw new ArgumentError(`config.extraData: expected an array of { path, weight }, got ${v.describe(c.extraData)}`);
+  c.extraData.forEach((e, i) => {
+    if (e === null || typeof e !== 'object' || typeof e.path !== 'string' || e.path === '') {
+      throw new ArgumentError(`config.extraData[${i}]: expected { path: string, weight: number }, got ${v.describe(e)}`);
+    }
+    const w = v.finiteNumber(`config.extraData[${i}].weight`, e.weight);
+    if (!(w > 0 && w <= 1)) throw new ValueRangeError(`config.extraData[${i}].weight: expected a share of epochs in (0, 1], got ${w}`);
+  });
   if (typeof c.out !== 'string' || c.out === '') throw new ArgumentError(`config.out: expected a folder path, got ${v.describe(c.out)}`);
   v.oneOf('config.arch', c.arch, ARCHITECTURES);
   v.integer('config.inputSize', c.inputSize, c.arch === 'tiny' ? 8 : 32, 4096);
   v.positiveNumber('config.width', c.width);
+  v.oneOf('config.head', c.head, HEADS);
+  if (c.head !== 'gap' && c.arch !== 'mobilenetv2') throw new ArgumentError(`config.head: '${c.head}' needs arch 'mobilenetv2', got '${c.arch}'`);
+  v.positiveNumber('config.lossScale', c.lossScale);
   const d = v.finiteNumber('config.dropout', c.dropout);
   if (!(d >= 0 && d < 1)) throw new ValueRangeError(`config.dropout: expected a rate in [0, 1), got ${d}`);
   v.oneOf('config.loss', c.loss, LOSS_NAMES);
@@ -138,6 +178,13 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   const vf = v.nonNegativeNumber('config.valFraction', c.valFraction);
   if (!(vf < 1)) throw new ValueRangeError(`config.valFraction: expected a fraction in [0, 1), got ${vf}`);
   if (typeof c.augment !== 'boolean') throw new ArgumentError(`config.augment: expected a boolean, got ${v.describe(c.augment)}`);
+  if (!Array.isArray(c.augScale) || c.augScale.length !== 2 || !c.augScale.every((x) => Number.isFinite(x) && x > 0) || c.augScale[0] > c.augScale[1]) {
+    throw new ArgumentError(`config.augScale: expected [min, max] zoom factors with 0 < min <= max, got ${v.describe(c.augScale)}`);
+  }
+  const shift = v.nonNegativeNumber('config.augShift', c.augShift);
+  if (shift > 0.5) throw new ValueRangeError(`config.augShift: expected a fraction of the crop side in [0, 0.5], got ${shift}`);
+  const rot = v.nonNegativeNumber('config.augRotation', c.augRotation);
+  if (rot > 180) throw new ValueRangeError(`config.augRotation: expected degrees in [0, 180], got ${rot}`);
   v.nonNegativeNumber('config.margin', c.margin);
   v.integer('config.limit', c.limit, 0, 1e9);
   v.integer('config.checkpointEvery', c.checkpointEvery, 0, 1e9);
@@ -152,5 +199,6 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
 
 /** Fields that must match between a checkpoint and a resumed run (the rest may change, e.g. epochs). */
 export const RESUME_INVARIANT: ReadonlyArray<keyof TrainConfig> = [
-  'arch', 'inputSize', 'width', 'dropout', 'loss', 'lambda', 'phiMode', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
+  'arch', 'inputSize', 'width', 'head', 'dropout', 'loss', 'lossScale', 'lambda', 'phiMode', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
+  'augScale', 'augShift', 'augRotation', 'extraData',
 ];

@@ -30,7 +30,12 @@ async function closeLoader(loader: DataLoader): Promise<void> {
   }
 }
 
-type SetOptions = Pick<TrainConfig, 'inputSize' | 'batchSize' | 'seed' | 'margin' | 'prefetch' | 'workers' | 'onBadData'> & { augment: boolean; training: boolean };
+type SetOptions = Pick<TrainConfig, 'inputSize' | 'batchSize' | 'seed' | 'margin' | 'prefetch' | 'workers' | 'onBadData' | 'augScale' | 'augShift' | 'augRotation'> & {
+  augment: boolean;
+  training: boolean;
+  /** Per-record sampling weights (DataLoader options.weights). */
+  weights?: number[];
+};
 
 function emptySet(numLandmarks: number): TrainSet {
   return {
@@ -53,12 +58,13 @@ export async function recordSet(records: FaceRecord[], numLandmarks: number, o: 
     batchSize: o.batchSize,
     seed: o.seed,
     margin: o.margin,
-    augment: o.augment ? {} : false,
+    augment: o.augment ? { scale: o.augScale, translation: o.augShift, rotation: o.augRotation } : false,
     shuffle: o.training,
     dropLast: o.training,
     prefetch: o.prefetch,
     workers: o.training ? o.workers : 0,
     onError: o.onBadData === 'skip' ? 'skip' : 'throw',
+    ...(o.weights ? { weights: o.weights } : {}),
   });
   if (o.training && loader.batchesPerEpoch() === 0) {
     await loader.close();
@@ -77,13 +83,34 @@ export async function recordSet(records: FaceRecord[], numLandmarks: number, o: 
   };
 }
 
-/** Opens config.data, applies config.limit, splits off config.valFraction per source. */
+/**
+ * Opens config.data, applies config.limit, splits off config.valFraction per source; appends the
+ * faces of config.extraData (training only) with their sampling weights.
+ */
 export async function openDataset(config: TrainConfig): Promise<TrainData> {
-  const ds = await loadDataset(config.data, { onError: config.onBadData === 'skip' ? 'skip' : 'throw' });
+  const onError = config.onBadData === 'skip' ? 'skip' : 'throw';
+  const ds = await loadDataset(config.data, { onError });
   const records = config.limit > 0 ? ds.records.slice(0, config.limit) : ds.records;
   const split = splitDataset(records, { valFraction: config.valFraction, seed: config.splitSeed ?? config.seed });
+  const trainRecords = split.train.slice();
+  const weights: number[] = trainRecords.map(() => 1);
+  const summaries = [ds.summary];
+  for (const [i, extra] of config.extraData.entries()) {
+    const e = await loadDataset(extra.path, { onError });
+    if (e.numLandmarks !== ds.numLandmarks) {
+      throw new ArgumentError(`config.extraData[${i}]: ${extra.path} has ${e.numLandmarks} landmarks per face, ${config.data} has ${ds.numLandmarks}`);
+    }
+    trainRecords.push(...e.records);
+    weights.push(...e.records.map(() => extra.weight));
+    summaries.push(`extra ${e.summary} (weight ${extra.weight})`);
+  }
   const common = { ...config, augment: false, training: false };
-  const train = await recordSet(split.train, ds.numLandmarks, { ...common, augment: config.augment, training: true });
+  const train = await recordSet(trainRecords, ds.numLandmarks, {
+    ...common,
+    augment: config.augment,
+    training: true,
+    ...(config.extraData.length > 0 ? { weights } : {}),
+  });
   const val = await recordSet(split.val, ds.numLandmarks, common);
-  return { train, val, summary: `${ds.summary}; ${split.train.length} train / ${split.val.length} validation faces` };
+  return { train, val, summary: `${summaries.join('; ')}; ${trainRecords.length} train / ${split.val.length} validation faces` };
 }

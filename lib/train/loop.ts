@@ -169,7 +169,7 @@ async function run(
     model = ck.model;
     state = ck.state;
   } else {
-    model = buildModel({ arch: config.arch, inputSize: config.inputSize, width: config.width, numLandmarks: L, dropout: config.dropout, seed: config.seed });
+    model = buildModel({ arch: config.arch, inputSize: config.inputSize, width: config.width, head: config.head, numLandmarks: L, dropout: config.dropout, seed: config.seed });
     state = { version: CHECKPOINT_VERSION, epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochImages: 0, bestNme: null, bestEpoch: null, config };
     fs.rmSync(paths.log, { force: true });
   }

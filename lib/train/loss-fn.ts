@@ -6,14 +6,20 @@
  * with 'normalized' the defaults are used as they are. L1/L2 have no parameters; Adaptive Wing's
  * parameters are heatmap-intensity units and are always used as they are.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { acrLoss } from '../loss';
 import { adaptiveWingLoss, l1Loss, l2Loss, smoothL1Loss, softWingLoss, wingLoss } from '../losses';
 import { ArgumentError } from '../errors';
 import type { TrainConfig } from './config';
 import type { LossFn } from './deps';
 
-export function lossFunction(config: Pick<TrainConfig, 'loss' | 'lambda' | 'lossUnits' | 'inputSize'>): LossFn {
+export function lossFunction(config: Pick<TrainConfig, 'loss' | 'lambda' | 'lossUnits' | 'inputSize'> & { lossScale?: number }): LossFn {
+  const base = unscaledLoss(config);
+  const scale = config.lossScale ?? 1;
+  return scale === 1 ? base : (y, p, phi) => tf.mul(base(y, p, phi), scale) as tf.Scalar;
+}
+
+function unscaledLoss(config: Pick<TrainConfig, 'loss' | 'lambda' | 'lossUnits' | 'inputSize'>): LossFn {
   const k = config.lossUnits === 'pixels' ? 1 / config.inputSize : 1;
   switch (config.loss) {
     case 'acr':

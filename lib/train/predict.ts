@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../errors';
-import { DataLoader, cropTransform, invertAffine, landmarksToSource, type FaceRecord } from '../data';
+import { DataLoader, cropTransform, flipLandmarks, invertAffine, landmarksToSource, type FaceRecord } from '../data';
 import * as v from '../validate';
 
 export interface PredictOptions {
@@ -12,6 +12,11 @@ export interface PredictOptions {
   margin?: number;
   batchSize?: number;
   onBadData?: 'error' | 'skip';
+  /**
+   * Test-time flip: also run the mirrored crop, mirror its prediction back (landmarks re-ordered
+   * by this permutation, e.g. flipPermutation(68)) and average the two, as Predictor's `flip`.
+   */
+  flipPermutation?: readonly number[];
 }
 
 /** The square input side of a landmark model ([B, S, S, 3]). */
@@ -41,14 +46,20 @@ export async function predictRecords(model: tf.LayersModel, records: FaceRecord[
   if (D !== records[0].landmarks.length) {
     throw new ArgumentError(`model: predicts ${D} coordinates, the faces have ${records[0].landmarks.length}`);
   }
+  const perm = o.flipPermutation;
+  if (perm !== undefined && perm.length !== D / 2) throw new ArgumentError(`options.flipPermutation: expected ${D / 2} indices, got ${perm.length}`);
   const loader = await DataLoader.create(records, { size, batchSize, margin, augment: false, shuffle: false, onError: o.onBadData === 'skip' ? 'skip' : 'throw' });
   const out: Float32Array[] = [];
   const indices: number[] = [];
   try {
     for await (const b of loader.epoch(0)) {
-      const y = tf.tidy(() => model.predict(tf.tensor4d(b.images, [b.batchSize, size, size, 3])) as tf.Tensor);
+      const y = tf.tidy(() => {
+        const x = tf.tensor4d(b.images, [b.batchSize, size, size, 3]);
+        return perm ? tf.concat([model.predict(x) as tf.Tensor, model.predict(tf.reverse(x, 2)) as tf.Tensor]) : (model.predict(x) as tf.Tensor);
+      });
       const u = await y.data<'float32'>();
       y.dispose();
+      if (perm) averageFlipped(u, b.batchSize, D, perm, size);
       b.indices.forEach((r, i) => {
         const rec = records[r];
         const inverse = invertAffine(cropTransform({ box: rec.box, landmarks: rec.landmarks, size, margin }));
@@ -62,4 +73,18 @@ export async function predictRecords(model: tf.LayersModel, records: FaceRecord[
   const landmarks = new Float32Array(out.length * D);
   out.forEach((p, i) => landmarks.set(p, i * D));
   return { landmarks, indices };
+}
+
+/**
+ * Rows 0..B-1 of `u` (2B x D) take the mean of themselves and the mirrored crop's rows B..2B-1
+ * mirrored back: crop pixel x -> size - 1 - x (the flip about the pixel-grid centre), landmarks
+ * re-ordered by `perm`.
+ */
+function averageFlipped(u: Float32Array, B: number, D: number, perm: readonly number[], size: number): void {
+  const px = new Float32Array(D);
+  for (let i = 0; i < B; i++) {
+    for (let k = 0; k < D; k++) px[k] = (u[(B + i) * D + k] + 0.5) * size;
+    const back = flipLandmarks(px, perm, size);
+    for (let k = 0; k < D; k++) u[i * D + k] = 0.5 * (u[i * D + k] + (back[k] / size - 0.5));
+  }
 }
