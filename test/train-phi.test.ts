@@ -55,10 +55,10 @@ t.test('PhiLookup picks the table of the orientation each batch sample has', asy
     const src = flips[i] ? mirrored : targets;
     batch.set(similarity(src, r * D, rng.uniform(-0.5, 0.5), rng.uniform(0.8, 1.2), rng.uniform(-0.1, 0.1), rng.uniform(-0.1, 0.1)), i * D);
   });
-  const phi = lookup.forBatch(0.9, indices, batch);
+  const phi = lookup.forBatch(0.9, 0, indices, batch);
   indices.forEach((r, i) => t.equal(phi[i * D], (flips[i] ? mirrored : targets)[r * D], `sample ${i} flipped=${flips[i]}`));
-  lookup.forBatch(0.9, [0], batch.subarray(0, D));
+  lookup.forBatch(0.9, 0, [0], batch.subarray(0, D));
   t.same(calls, [0.9, 0.9], 'tables are computed once per level (plain + mirrored)');
   const noFlip = new PhiLookup(asm, targets, L, 'coordinate', null);
-  t.equal(noFlip.forBatch(0.8, [1], batch.subarray(D, 2 * D))[0], targets[D], 'without flips the plain table is used');
+  t.equal(noFlip.forBatch(0.8, 0, [1], batch.subarray(D, 2 * D))[0], targets[D], 'without flips the plain table is used');
 });

@@ -76,6 +76,7 @@ const deps: Partial<TrainDeps> = {
         }
         return out;
       },
+      smooth: (s) => Float64Array.from({ length: s.length }, (_, k) => mean[k % D]),
       toJSON: () => ({ mean: [...mean] }),
     };
   },

@@ -1,7 +1,7 @@
 /** `acr train`: flags -> TrainConfig -> train(); SIGINT finishes the step, writes the checkpoint, exits 130. */
 import { AcrError, ArgumentError } from '../errors';
 import { ARCHITECTURES, HEADS } from '../model';
-import { DEFAULT_TRAIN_CONFIG as D, LOSS_NAMES, LR_SCHEDULES, PHI_MODES, resolveTrainConfig, type TrainConfig } from '../train/config';
+import { DEFAULT_TRAIN_CONFIG as D, LOSS_NAMES, LR_SCHEDULES, PHI_MODES, PHI_SOURCES, resolveTrainConfig, type TrainConfig } from '../train/config';
 import { train } from '../train/loop';
 import { parseOptions, usageText, type OptionTable, type ParsedValues } from './args';
 import type { Command } from './main';
@@ -14,6 +14,7 @@ const OPTIONS: OptionTable = {
   loss: { kind: 'string', help: 'Training loss', choices: LOSS_NAMES, defaultText: D.loss },
   lambda: { kind: 'number', arg: 'X', help: 'ACR lambda', defaultText: String(D.lambda) },
   'phi-mode': { kind: 'string', help: 'ACR Phi per coordinate (paper) or per landmark', choices: PHI_MODES, defaultText: D.phiMode },
+  'phi-source': { kind: 'string', help: 'ACR Phi of the un-augmented face (static), of the augmented target under a Procrustes-aligned ASM (aligned), or shuffled (control)', choices: PHI_SOURCES, defaultText: D.phiSource },
   'loss-units': { kind: 'string', help: 'Units of the baseline losses (pixels: the papers\' defaults apply)', choices: ['pixels', 'normalized'], defaultText: D.lossUnits },
   arch: { kind: 'string', help: 'Network', choices: ARCHITECTURES, defaultText: D.arch },
   'input-size': { kind: 'integer', arg: 'PX', help: 'Square network input side', defaultText: String(D.inputSize) },
@@ -65,6 +66,7 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   set('loss', 'loss');
   set('lambda', 'lambda');
   set('phiMode', 'phi-mode');
+  set('phiSource', 'phi-source');
   set('lossUnits', 'loss-units');
   set('arch', 'arch');
   set('inputSize', 'input-size');
@@ -118,7 +120,7 @@ function parseRange(flag: string, text: string): [number, number] {
 }
 
 const FLAG_OF: Record<string, string> = {
-  extraData: 'extra-data', lossScale: 'loss-scale', augScale: 'aug-scale', augShift: 'aug-shift', augRotation: 'aug-rotation',
+  extraData: 'extra-data', phiSource: 'phi-source', lossScale: 'loss-scale', augScale: 'aug-scale', augShift: 'aug-shift', augRotation: 'aug-rotation',
   phiMode: 'phi-mode', lossUnits: 'loss-units', inputSize: 'input-size', batchSize: 'batch-size', lrSchedule: 'lr-schedule',
   lrMinFactor: 'lr-min', lrStepEpochs: 'lr-step-epochs', lrStepGamma: 'lr-step-gamma', warmupEpochs: 'warmup', valFraction: 'val-fraction', splitSeed: 'split-seed',
   checkpointEvery: 'checkpoint-every', onBadData: 'skip-bad',

@@ -12,6 +12,8 @@ export const LR_SCHEDULES = ['cosine', 'step', 'constant'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 export const PHI_MODES = ['coordinate', 'landmark'] as const;
 export type PhiMode = (typeof PHI_MODES)[number];
+export const PHI_SOURCES = ['static', 'aligned', 'shuffled'] as const;
+export type PhiSourceName = (typeof PHI_SOURCES)[number];
 
 export interface ExtraSource {
   path: string;
@@ -47,6 +49,12 @@ export interface TrainConfig {
   lambda: number;
   /** ACR Phi per coordinate (the paper) or per landmark. */
   phiMode: PhiMode;
+  /**
+   * Which shape ACR's Phi measures (lib/train/phi.ts): 'static', the un-augmented face; 'aligned',
+   * the augmented target under a Procrustes-aligned ASM; 'shuffled', static values shuffled among
+   * each face's coordinates (a control with no ASM signal).
+   */
+  phiSource: PhiSourceName;
   /**
    * How the baseline losses' pixel defaults (wing w=10, eps=2, ...) are read: 'pixels' divides
    * them by inputSize (targets are normalised crop coordinates), 'normalized' uses them as is.
@@ -108,6 +116,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   lossScale: 1,
   lambda: 1,
   phiMode: 'coordinate',
+  phiSource: 'static',
   lossUnits: 'pixels',
   epochs: 60,
   batchSize: 32,
@@ -163,6 +172,7 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   v.oneOf('config.loss', c.loss, LOSS_NAMES);
   v.positiveNumber('config.lambda', c.lambda);
   v.oneOf('config.phiMode', c.phiMode, PHI_MODES);
+  v.oneOf('config.phiSource', c.phiSource, PHI_SOURCES);
   v.oneOf('config.lossUnits', c.lossUnits, ['pixels', 'normalized'] as const);
   v.integer('config.epochs', c.epochs, 1, 1e6);
   v.integer('config.batchSize', c.batchSize, 1, 1e5);
@@ -199,6 +209,6 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
 
 /** Fields that must match between a checkpoint and a resumed run (the rest may change, e.g. epochs). */
 export const RESUME_INVARIANT: ReadonlyArray<keyof TrainConfig> = [
-  'arch', 'inputSize', 'width', 'head', 'dropout', 'loss', 'lossScale', 'lambda', 'phiMode', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
+  'arch', 'inputSize', 'width', 'head', 'dropout', 'loss', 'lossScale', 'lambda', 'phiMode', 'phiSource', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
   'augScale', 'augShift', 'augRotation', 'extraData',
 ];

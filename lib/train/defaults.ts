@@ -15,6 +15,7 @@ export function trainAsm(shapes: Float32Array, numLandmarks: number): FittedAsm 
   const model = fitAsm(shapes, { numLandmarks });
   return {
     phi: (s, level, mode) => model.phi(s, level, { mode }) as Float32Array,
+    smooth: (s, level) => model.smooth(s, level, { numLandmarks }),
     toJSON: () => model.toJSON(),
   };
 }

@@ -14,6 +14,8 @@ export type LossFn = (yTrue: tf.Tensor2D, yPred: tf.Tensor2D, phi: tf.Tensor2D |
 
 export interface FittedAsm {
   phi(shapes: Float32Array, level: number, mode: TrainConfig['phiMode']): PhiTable;
+  /** Smooth-Faces of n x 2L shapes at `level` (n x 2L). */
+  smooth(shapes: Float64Array, level: number): ArrayLike<number>;
   toJSON(): unknown;
 }
 

@@ -22,7 +22,8 @@ import type { TrainData, TrainSet } from './data';
 import { learningRate } from './lr';
 import { ProgressBar, formatDuration, type ProgressStream } from './progress';
 import type { TrainDeps } from './deps';
-import { PhiLookup } from './phi';
+import { AlignedPhi, PhiLookup, ShuffledPhi, mirrorShapes, type PhiSource } from './phi';
+import { alignShapes } from '../asm/procrustes';
 import { defaultDeps } from './defaults';
 
 export interface EpochLog {
@@ -177,13 +178,24 @@ async function run(
   writeFileAtomic(path.join(config.out, 'split.json'), JSON.stringify({ train: trainSet.ids, val: valSet.ids }));
 
   // ACR: the ASM is fitted on the training faces only (never validation), on the same normalised
-  // targets the network learns; Phi tables are computed once per level of the schedule.
-  let phi: PhiLookup | null = null;
+  // targets the network learns (see phi.ts for the three Phi sources).
+  let phi: PhiSource | null = null;
   if (config.loss === 'acr') {
     const usable = trainSet.usable.length === trainSet.length ? trainSet.targets : gatherRows(trainSet.targets, D, trainSet.usable);
-    const asm = deps.fitAsm(usable, L);
-    writeFileAtomic(path.join(config.out, 'asm.json'), JSON.stringify(asm.toJSON()));
-    phi = new PhiLookup(asm, trainSet.targets, L, config.phiMode, config.augment ? trainSet.flipPermutation : null);
+    const flips = config.augment ? trainSet.flipPermutation : null;
+    if (config.phiSource === 'aligned') {
+      // Mirrored faces are trained on too: the aligned model learns both orientations' shapes.
+      const shapes = flips ? concatRows(usable, mirrorShapes(usable, flips)) : usable;
+      const { aligned, mean } = alignShapes(shapes, L);
+      const asm = deps.fitAsm(Float32Array.from(aligned), L);
+      writeFileAtomic(path.join(config.out, 'asm.json'), JSON.stringify(asm.toJSON()));
+      phi = new AlignedPhi(asm, mean, L, config.phiMode);
+    } else {
+      const asm = deps.fitAsm(usable, L);
+      writeFileAtomic(path.join(config.out, 'asm.json'), JSON.stringify(asm.toJSON()));
+      phi = new PhiLookup(asm, trainSet.targets, L, config.phiMode, flips);
+      if (config.phiSource === 'shuffled') phi = new ShuffledPhi(phi, L, config.phiMode, config.seed);
+    }
   }
   const lossFn = deps.loss(config);
 
@@ -229,7 +241,7 @@ async function run(
       dropouts.forEach((d, i) => (d.seed = mixSeed(dropSeed, i)));
       const x = tf.tensor4d(batch.images, [B, batch.size, batch.size, 3]);
       const y = tf.tensor2d(batch.landmarks, [B, D]);
-      const p = phi && level !== null ? tf.tensor2d(phi.forBatch(level, batch.indices, batch.landmarks), [B, D]) : null;
+      const p = phi && level !== null ? tf.tensor2d(phi.forBatch(level, epoch, batch.indices, batch.landmarks), [B, D]) : null;
       const cost = optimizer.minimize(() => lossFn(y, model.apply(x, { training: true }) as tf.Tensor2D, p), true, vars)!;
       const lossValue = (await cost.data())[0];
       const t2 = performance.now();
@@ -318,6 +330,13 @@ async function run(
     }
   }
   return { status, epochsDone: state.epoch, globalStep: state.globalStep, bestNme: state.bestNme, bestEpoch: state.bestEpoch, history, model, config };
+}
+
+function concatRows(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Rows of `table` (n x width) picked by `indices`. */
