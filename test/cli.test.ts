@@ -96,7 +96,8 @@ t.test('end to end: acr train (tiny model, 1 epoch) then acr eval --run', async 
   t.same(split.val.filter((id: string) => split.train.includes(id)), [], 'validation faces are not trained on');
   for (const f of ['model.json', 'weights.bin', 'optimizer.bin', 'state.json']) t.ok(fs.existsSync(path.join(run, 'checkpoints', 'best', f)), f);
 
-  const e = await acr('eval', '--run', run, '--worst', '2');
+  // --no-flip: the trainer's validation runs the plain crop.
+  const e = await acr('eval', '--run', run, '--worst', '2', '--no-flip');
   t.equal(e.code, 0, e.err);
   t.match(e.out, /4 faces, NME [\d.]+% \(inter-ocular\(36,45\)\), FR@0.1 [\d.]+%, AUC@0.1 [\d.]+/);
   for (const f of ['summary.json', 'per_image.csv', 'ced.svg', 'ced.png', 'worst.png']) t.ok(fs.existsSync(path.join(run, 'eval', f)), f);
@@ -119,7 +120,7 @@ t.test('end to end: acr train (tiny model, 1 epoch) then acr eval --run', async 
   t.match(bad.err, /nowhere.*per_image\.csv|per_image\.csv.*nowhere/);
 });
 
-t.test('acr train: --head multiscale, --extra-data with a weight, jitter flags; acr eval --flip, --checkpoint', async (t) => {
+t.test('acr train: --head multiscale, --extra-data with a weight, jitter flags; acr eval flip by default, --no-flip, --checkpoint', async (t) => {
   const data = path.join(tmp, 'faces-ms');
   const extra = path.join(tmp, 'faces-extra');
   await fixtureFolder(data, 20);
@@ -140,14 +141,15 @@ t.test('acr train: --head multiscale, --extra-data with a weight, jitter flags; 
   t.equal(again.code, 2, 'resuming with other settings is refused');
   t.match(again.err, /config\.head|config\.augScale|config\.extraData|config\.lossScale/);
 
-  const plain = await acr('eval', '--run', run, '--worst', '0', '--out', path.join(tmp, 'eval-ms'));
-  const flip = await acr('eval', '--run', run, '--worst', '0', '--flip', '--out', path.join(tmp, 'eval-ms-flip'));
+  const plain = await acr('eval', '--run', run, '--worst', '0', '--no-flip', '--out', path.join(tmp, 'eval-ms'));
+  const flip = await acr('eval', '--run', run, '--worst', '0', '--out', path.join(tmp, 'eval-ms-flip'));
   const best = await acr('eval', '--run', run, '--worst', '0', '--checkpoint', 'best', '--out', path.join(tmp, 'eval-ms-best'));
   for (const e of [plain, flip, best]) t.equal(e.code, 0, e.err);
   const sum = (d: string) => JSON.parse(fs.readFileSync(path.join(tmp, d, 'summary.json'), 'utf8'));
   t.match(sum('eval-ms').model, /checkpoints[\\/]latest$/, 'the latest checkpoint by default');
   t.match(sum('eval-ms-best').model, /checkpoints[\\/]best$/);
-  t.equal(sum('eval-ms-flip').flip, true);
+  t.equal(sum('eval-ms-flip').flip, true, 'flip averaging by default');
+  t.equal(sum('eval-ms').flip, false);
   t.not(sum('eval-ms-flip').nme, sum('eval-ms').nme, 'flip averaging changes the predictions');
   const bad = await acr('train', '--data', data, '--out', path.join(tmp, 'run-bad'), '--extra-data', `${extra}@x`);
   t.equal(bad.code, 2);

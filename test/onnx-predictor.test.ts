@@ -89,7 +89,7 @@ t.test('export -> load -> predict: landmarks in source pixels match tfjs + inver
   const box: Box = [40, 30, 70, 60];
   const u = reference(box);
   for (const image of [pngPath, png, raw, { data: raw.data, width: raw.width, height: raw.height }]) {
-    const res = await p.predict(image as never, { box });
+    const res = await p.predict(image as never, { box, flip: false });
     t.ok(maxDiff(res.normalized, u) < 1e-5, `normalised output = tfjs (${maxDiff(res.normalized, u)})`);
     t.ok(maxDiff(res.landmarks, toPixels(u, box)) < 1e-3, `pixels = cx + u * side (${maxDiff(res.landmarks, toPixels(u, box))})`);
     t.same(res.box, box);
@@ -100,10 +100,10 @@ t.test('export -> load -> predict: landmarks in source pixels match tfjs + inver
 t.test('predictBatch equals single predictions', async (t) => {
   const p = await Predictor.load(bytes);
   const boxes: Box[] = [[40, 30, 70, 60], [0, 0, 50, 50], [100.5, 60.25, 80, 90]];
-  const batch = await p.predictBatch(boxes.map((box) => ({ image: raw, box })));
+  const batch = await p.predictBatch(boxes.map((box) => ({ image: raw, box })), { flip: false });
   t.equal(batch.length, 3);
   for (let i = 0; i < 3; i++) {
-    const single = await p.predict(raw, { box: boxes[i] });
+    const single = await p.predict(raw, { box: boxes[i], flip: false });
     t.ok(maxDiff(batch[i].landmarks, single.landmarks) < 1e-3, `face ${i}: batch = single`);
     t.ok(maxDiff(batch[i].landmarks, toPixels(reference(boxes[i]), boxes[i])) < 1e-3, `face ${i}: = tfjs reference`);
   }
@@ -126,7 +126,8 @@ t.test('test-time flip averages with the mirrored crop, re-ordered by the permut
   const res = await p.predict(png, { box, flip: true });
   t.ok(maxDiff(res.normalized, expected) < 1e-5, `flip average (${maxDiff(res.normalized, expected)})`);
   t.ok(maxDiff(res.landmarks, toPixels(expected, box)) < 1e-3, 'mapped back to pixels');
-  const plain = await p.predict(png, { box });
+  const plain = await p.predict(png, { box, flip: false });
+  t.same((await p.predict(png, { box })).normalized, res.normalized, 'flip is on by default when the model has a permutation');
   t.ok(maxDiff(res.normalized, plain.normalized) > 1e-4, 'flip changes the result of a random model');
   const [b0, b1] = await p.predictBatch([{ image: png, box }, { image: raw, box: [0, 0, 50, 50] }], { flip: true });
   t.ok(maxDiff(b0.normalized, res.normalized) < 1e-5, 'batched flip = single flip');
@@ -135,6 +136,8 @@ t.test('test-time flip averages with the mirrored crop, re-ordered by the permut
 
   const noFlip = await Predictor.load(toOnnx(model, { cropMargin: MARGIN }));
   await t.rejects(noFlip.predict(png, { box, flip: true }), { code: 'ERR_UNSUPPORTED', message: /no flip permutation/ });
+  t.ok(await noFlip.predict(png, { box }), 'without a permutation the default is no flip');
+  await t.rejects(p.predict(png, { box, flip: 'yes' as never }), { code: 'ERR_ARG', message: /options\.flip: expected a boolean/ });
   await noFlip.dispose();
 });
 
@@ -162,8 +165,8 @@ t.test('flip-averaged predictions are mirror-equivariant', async (t) => {
     d = Math.max(d, Math.abs(a.landmarks[2 * i] - (width - 1 - b.landmarks[2 * j])), Math.abs(a.landmarks[2 * i + 1] - b.landmarks[2 * j + 1]));
   }
   t.ok(d < 1e-3, `max deviation ${d} px`);
-  const plainA = await p.predict(raw, { box });
-  const plainB = await p.predict({ data: mirrored, width, height }, { box: mbox });
+  const plainA = await p.predict(raw, { box, flip: false });
+  const plainB = await p.predict({ data: mirrored, width, height }, { box: mbox, flip: false });
   let e = 0;
   for (let i = 0; i < L; i++) e = Math.max(e, Math.abs(plainA.landmarks[2 * i] - (width - 1 - plainB.landmarks[2 * FLIP[i]])));
   t.ok(e > 1e-2, `without flip averaging a random model is not equivariant (${e} px)`);

@@ -18,7 +18,7 @@ const OPTIONS: OptionTable = {
   model: { kind: 'string', arg: 'DIR', help: 'Model folder (model.json + weights.bin), e.g. RUN/checkpoints/latest' },
   checkpoint: { kind: 'string', help: "With --run: which checkpoint (best was picked on the validation faces: don't report it on them)", choices: ['latest', 'best'], defaultText: 'latest' },
   boxes: { kind: 'string', help: "Face boxes: the landmarks' own (gt) or the optional face detector's, calibrated as Predictor uses them", choices: ['gt', 'detector'], defaultText: 'gt' },
-  flip: { kind: 'boolean', help: 'Test-time flip: average with the mirrored crop (as Predictor flip)' },
+  'no-flip': { kind: 'boolean', help: 'No test-time flip (on by default, as in Predictor, where the landmark scheme has a flip table)' },
   data: { kind: 'string', arg: 'PATH', help: 'Dataset (default: the run\'s)' },
   split: { kind: 'string', help: 'Faces to evaluate', choices: ['val', 'train', 'all'], defaultText: 'val with --run, else all' },
   out: { kind: 'string', arg: 'DIR', help: 'Report folder', defaultText: 'RUN/eval with --run, else eval' },
@@ -128,11 +128,7 @@ export const command: Command = {
     const boxes = (v.boxes as string | undefined) ?? 'gt';
     let missed: string[] = [];
     if (boxes === 'detector') ({ records, missed } = await withDetectorBoxes(records));
-    let flipPerm: number[] | undefined;
-    if (v.flip) {
-      flipPerm = flipPermutation(records[0].landmarks.length / 2);
-      if (!flipPerm) throw new ArgumentError(`--flip: no built-in flip permutation for ${records[0].landmarks.length / 2} landmarks`);
-    }
+    const flipPerm = v['no-flip'] ? undefined : flipPermutation(records[0].landmarks.length / 2);
     const pred = await predictRecords(model, records, { margin, batchSize: (v['batch-size'] as number | undefined) ?? 32, onBadData: onBad, ...(flipPerm ? { flipPermutation: flipPerm } : {}) });
     const evaluated = pred.indices.map((i) => records[i]);
     const name = (v.name as string | undefined) ?? path.basename(path.resolve(run ?? modelDir));
@@ -149,7 +145,7 @@ export const command: Command = {
         loss: runConfig?.loss,
         inputSize: model.inputs[0].shape[1],
         boxes,
-        flip: v.flip === true,
+        flip: flipPerm !== undefined,
         ...(boxes === 'detector' ? { detectorMissed: missed.length, detectorMissedIds: missed } : {}),
       },
     });

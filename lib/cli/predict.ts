@@ -14,7 +14,8 @@ const OPTIONS: OptionTable = {
   model: { kind: 'string', arg: 'FILE', help: "ONNX model from 'acr export'", defaultText: 'the model shipped in models/' },
   out: { kind: 'string', arg: 'FILE.png', help: 'Also write the image with the box and landmarks drawn on it' },
   json: { kind: 'boolean', help: 'Print JSON: { image, model, faces: [{ box, score?, landmarks: [[x, y], ...] }] }' },
-  flip: { kind: 'boolean', help: 'Average with the prediction on the mirrored face (test-time flip)' },
+  flip: { kind: 'boolean', help: 'Demand test-time flip (on by default when the model has a flip permutation; an error when it has none)' },
+  'no-flip': { kind: 'boolean', help: 'No test-time flip averaging (half the network time)' },
 };
 
 const SUMMARY =
@@ -41,7 +42,9 @@ async function run(argv: string[]): Promise<number> {
   const predictor = await Predictor.load(modelFile);
   try {
     const image = await upright(file);
-    const flip = values.flip === true;
+    if (values.flip && values['no-flip']) throw new ArgumentError('--flip and --no-flip: choose one');
+    // Default (undefined): flip averaging when the model has a flip permutation.
+    const flip = values.flip ? true : values['no-flip'] ? false : undefined;
     let faces: FacePrediction[];
     if (box) {
       faces = [await predictor.predict(image, { box, flip })];

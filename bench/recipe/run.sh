@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The accuracy recipe's runs (issue 10), resumable: each trains into $RUNS_DIR/NAME (--resume, so a
+# killed run continues where its last checkpoint was), then scores its LAST checkpoint on the
+# held-out 300-W faces four ways (ground-truth / detector boxes, with / without test-time flip)
+# and copies config, log and the four summaries to bench/results/recipe/NAME.
+#
+#   bench/recipe/run.sh NAME [THREADS]     train (or resume) + evaluate one run of the table below
+#   bench/recipe/run.sh eval NAME          evaluate only
+#   bench/recipe/run.sh list               the runs and their settings
+#
+# Environment: RUNS_DIR (default ../runs/recipe, outside the repository), DATA (default
+# ../shared/data/300w/train), EXTRA (default ../shared/data/ytf68/train).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS_DIR=${RUNS_DIR:-../runs/recipe}
+DATA=${DATA:-../shared/data/300w/train}
+EXTRA=${EXTRA:-../shared/data/ytf68/train}
+ACR=(node dist/cli/main.js)
+
+# Shared by every run: the shipped model's split, seed and crop; the box jitter that covers the
+# package detector's 95th percentile (bench/results/detector-jitter.json: shift 0.067, zoom 0.78-1.12).
+COMMON=(--data "$DATA" --split-seed 0 --seed 0 --val-fraction 0.1 --margin 0.15 --batch-size 32 --lr 1e-3 --lr-schedule cosine)
+JITTER=(--aug-scale 0.75,1.15 --aug-shift 0.08)
+
+# name -> its own flags (cheap = x0.5 at 96 px, 40 epochs: the head ablation; long = x1.0 at 128 px).
+settings() {
+  case "$1" in
+    cheap-gap) echo --loss smoothl1 --width 0.5 --input-size 96 --epochs 40 --head gap ;;
+    cheap-multiscale) echo --loss smoothl1 --width 0.5 --input-size 96 --epochs 40 --head multiscale ;;
+    long-300w) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-150}" --warmup 3 --head gap "${JITTER[@]}" ;;
+    long-300w-ytf) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-75}" --warmup 2 --head gap "${JITTER[@]}" --extra-data "$EXTRA@0.5" ;;
+    *) echo "unknown run '$1' (see: $0 list)" >&2; return 2 ;;
+  esac
+}
+
+evaluate() {
+  local name=$1 run="$RUNS_DIR/$1" res="bench/results/recipe/$1"
+  mkdir -p "$res"
+  for boxes in gt detector; do
+    for flip in "" --no-flip; do
+      local tag="eval-$boxes${flip:+-noflip}"
+      "${ACR[@]}" eval --run "$run" --checkpoint latest --boxes "$boxes" $flip --worst 0 --name "$name" --out "$run/$tag"
+      cp "$run/$tag/summary.json" "$res/$tag.json"
+    done
+  done
+  cp "$run/config.json" "$run/log.jsonl" "$res/"
+}
+
+case "${1:-}" in
+  list)
+    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf; do echo "$n: $(settings "$n")"; done ;;
+  eval)
+    evaluate "$2" ;;
+  ""|-h|--help)
+    sed -n 2,13p "$0" | sed 's/^# \{0,1\}//' ;;
+  *)
+    name=$1
+    flags=$(settings "$name")
+    mkdir -p "$RUNS_DIR"
+    # shellcheck disable=SC2086 # $flags is a word list by design
+    "${ACR[@]}" train "${COMMON[@]}" $flags --out "$RUNS_DIR/$name" --threads "${2:-0}" --no-progress --resume
+    evaluate "$name" ;;
+esac
