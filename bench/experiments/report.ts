@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/experiments/report.ts      (or bench/experiments/run.sh report)
  */
+import { BEGIN as RECIPE_BEGIN, END as RECIPE_END } from '../recipe/report';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -388,6 +389,10 @@ async function main(): Promise<void> {
     'CPU only (native kernels, no GPU). The machine was shared with other jobs while these runs trained.');
   md.push('');
 
+  // Keep the accuracy recipe's block (bench/recipe/report.ts) after the title.
+  const previous = fs.existsSync(path.join(DOCS, 'results.md')) ? fs.readFileSync(path.join(DOCS, 'results.md'), 'utf8') : '';
+  const recipe = previous.includes(RECIPE_BEGIN) && previous.includes(RECIPE_END) ? RECIPE_BEGIN + previous.split(RECIPE_BEGIN)[1].split(RECIPE_END)[0] + RECIPE_END : null;
+  if (recipe) md.splice(1, 0, '', recipe);
   fs.writeFileSync(path.join(DOCS, 'results.md'), md.join('\n'));
 
   // The README's summary: evaluated rows and peers, between its results markers.
