@@ -36,10 +36,14 @@ settings() {
 evaluate() {
   local name=$1 run="$RUNS_DIR/$1" res="bench/results/recipe/$1"
   mkdir -p "$res"
+  # The detector's boxes of the validation faces are the same for every run: found once, then read.
+  local cache="$RUNS_DIR/detector-boxes-val.json"
   for boxes in gt detector; do
     for flip in "" --no-flip; do
-      local tag="eval-$boxes${flip:+-noflip}"
-      "${ACR[@]}" eval --run "$run" --checkpoint latest --boxes "$boxes" $flip --worst 0 --name "$name" --out "$run/$tag"
+      local tag="eval-$boxes${flip:+-noflip}" source=$boxes
+      [[ $boxes == detector && -f $cache ]] && source=$cache
+      "${ACR[@]}" eval --run "$run" --checkpoint latest --boxes "$source" $flip --worst 0 --name "$name" --out "$run/$tag"
+      [[ $source == detector ]] && cp "$run/$tag/boxes.json" "$cache"
       cp "$run/$tag/summary.json" "$res/$tag.json"
     done
   done

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArgumentError, IoError, ParseError } from '../errors';
-import { decodeImage, flipPermutation, loadDataset, splitByIds, type FaceRecord } from '../data';
+import { decodeImage, flipPermutation, loadDataset, splitByIds, type Box, type FaceRecord } from '../data';
 import { cedPng, cedSvg, writeEvaluationReport, type CedRun, type NormaliserKind } from '../eval';
 import { writeFileAtomic } from '../tfjs/io';
 import { loadModel } from '../tfjs/io';
@@ -17,7 +17,12 @@ const OPTIONS: OptionTable = {
   run: { kind: 'string', arg: 'DIR', help: 'A training run folder: takes its best (else latest) model, data, crop margin and validation split' },
   model: { kind: 'string', arg: 'DIR', help: 'Model folder (model.json + weights.bin), e.g. RUN/checkpoints/latest' },
   checkpoint: { kind: 'string', help: "With --run: which checkpoint (best was picked on the validation faces: don't report it on them)", choices: ['latest', 'best'], defaultText: 'latest' },
-  boxes: { kind: 'string', help: "Face boxes: the landmarks' own (gt) or the optional face detector's, calibrated as Predictor uses them", choices: ['gt', 'detector'], defaultText: 'gt' },
+  boxes: {
+    kind: 'string',
+    arg: 'gt|detector|FILE',
+    help: "Face boxes: the landmarks' own (gt), the optional face detector's as Predictor uses them (detector; also written to OUT/boxes.json), or a boxes.json of an earlier run (the same detections, no detector run)",
+    defaultText: 'gt',
+  },
   'no-flip': { kind: 'boolean', help: 'No test-time flip (on by default, as in Predictor, where the landmark scheme has a flip table)' },
   data: { kind: 'string', arg: 'PATH', help: 'Dataset (default: the run\'s)' },
   split: { kind: 'string', help: 'Faces to evaluate', choices: ['val', 'train', 'all'], defaultText: 'val with --run, else all' },
@@ -73,17 +78,45 @@ function readRunConfig(run: string): TrainConfig {
   }
 }
 
-/** Records with the detector's (calibrated) box in place of the landmark box; faces it misses are set apart. */
-async function withDetectorBoxes(records: FaceRecord[]): Promise<{ records: FaceRecord[]; missed: string[] }> {
+/** Face id -> the detector's calibrated box, or null where it found no face there (OUT/boxes.json). */
+type BoxFile = Record<string, Box | null>;
+
+/** The detector's box of each face (runs the detector); null where it misses the face. */
+async function detectBoxes(records: FaceRecord[]): Promise<BoxFile> {
   const { detectFaces, matchDetection } = await import('../onnx/detect');
+  const boxes: BoxFile = {};
+  for (const r of records) {
+    const hit = matchDetection(await detectFaces(await decodeImage(r.imagePath), { minConfidence: 0.3 }), r.landmarks);
+    boxes[r.id] = hit ? hit.box : null;
+  }
+  return boxes;
+}
+
+function readBoxFile(file: string): BoxFile {
+  let o: unknown;
+  try {
+    o = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new IoError(`--boxes ${file}: cannot read a boxes.json (${(err as Error).message})`, err);
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ParseError(file, undefined, 'expected an object { faceId: [x, y, w, h] | null }');
+  for (const [id, b] of Object.entries(o)) {
+    if (b !== null && !(Array.isArray(b) && b.length === 4 && b.every((x) => Number.isFinite(x)))) throw new ParseError(file, undefined, `${id}: expected [x, y, w, h] or null`);
+  }
+  return o as BoxFile;
+}
+
+/** Records with the detector's box in place of the landmark box; faces it missed are set apart. */
+function withBoxes(records: FaceRecord[], boxes: BoxFile, source: string): { records: FaceRecord[]; missed: string[] } {
   const out: FaceRecord[] = [];
   const missed: string[] = [];
   for (const r of records) {
-    const hit = matchDetection(await detectFaces(await decodeImage(r.imagePath), { minConfidence: 0.3 }), r.landmarks);
-    if (hit) out.push({ ...r, box: hit.box });
+    if (!(r.id in boxes)) throw new ArgumentError(`--boxes ${source}: no entry for face ${r.id} (made for other faces?)`);
+    const b = boxes[r.id];
+    if (b) out.push({ ...r, box: b });
     else missed.push(r.id);
   }
-  if (out.length === 0) throw new ArgumentError('--boxes detector: the detector found none of the faces');
+  if (out.length === 0) throw new ArgumentError(`--boxes ${source}: the detector found none of the faces`);
   return { records: out, missed };
 }
 
@@ -127,7 +160,11 @@ export const command: Command = {
     if (records.length === 0) throw new ArgumentError(`--split ${split}: no faces to evaluate`);
     const boxes = (v.boxes as string | undefined) ?? 'gt';
     let missed: string[] = [];
-    if (boxes === 'detector') ({ records, missed } = await withDetectorBoxes(records));
+    let detected: BoxFile | null = null;
+    if (boxes !== 'gt') {
+      detected = boxes === 'detector' ? await detectBoxes(records) : readBoxFile(boxes);
+      ({ records, missed } = withBoxes(records, detected, boxes));
+    }
     const flipPerm = v['no-flip'] ? undefined : flipPermutation(records[0].landmarks.length / 2);
     const pred = await predictRecords(model, records, { margin, batchSize: (v['batch-size'] as number | undefined) ?? 32, onBadData: onBad, ...(flipPerm ? { flipPermutation: flipPerm } : {}) });
     const evaluated = pred.indices.map((i) => records[i]);
@@ -146,9 +183,13 @@ export const command: Command = {
         inputSize: model.inputs[0].shape[1],
         boxes,
         flip: flipPerm !== undefined,
-        ...(boxes === 'detector' ? { detectorMissed: missed.length, detectorMissedIds: missed } : {}),
+        ...(detected ? { detectorMissed: missed.length, detectorMissedIds: missed } : {}),
       },
     });
+    if (boxes === 'detector') {
+      writeFileAtomic(path.join(out, 'boxes.json'), JSON.stringify(detected));
+      report.files.push(path.join(out, 'boxes.json'));
+    }
     const s = report.summary;
     if (v.compare) {
       const runs: CedRun[] = [{ name, errors: report.evaluation.perImage }, ...String(v.compare).split(',').map((d) => readReport(d.trim()))];
