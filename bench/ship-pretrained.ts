@@ -70,7 +70,9 @@ async function main(): Promise<void> {
     wallClock,
     commit,
   });
-  fs.writeFileSync(path.join(MODELS_DIR, `${PRETRAINED_NAME}.md`), card);
+  // Paths relative to the repository (its parent holds shared/ and the runs), not this machine's.
+  const parent = path.resolve(__dirname, '..', '..') + path.sep;
+  fs.writeFileSync(path.join(MODELS_DIR, `${PRETRAINED_NAME}.md`), card.split(parent).join(`..${path.sep}`));
   console.log(`shipped ${onnx}, ${tfjsDir}/, ${PRETRAINED_NAME}.md`);
 }
 

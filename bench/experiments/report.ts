@@ -85,6 +85,11 @@ function configDiffs(e: Experiment, c: Record<string, unknown>): string[] {
   return Object.entries(want).filter(([k, v]) => c[k] !== v).map(([k, v]) => `${k} ${JSON.stringify(c[k])} (matrix: ${JSON.stringify(v)})`);
 }
 
+/** Paths relative to the repository (its parent holds shared/ and the runs), not this machine's. */
+function relativePaths(text: string): string {
+  return text.split(path.resolve(DOCS, '..', '..') + path.sep).join(`..${path.sep}`);
+}
+
 async function main(): Promise<void> {
   const m = matrix(finalNme);
   const states = m.experiments.map((e) => ({ e, s: state(e.name) }));
@@ -393,7 +398,7 @@ async function main(): Promise<void> {
   const previous = fs.existsSync(path.join(DOCS, 'results.md')) ? fs.readFileSync(path.join(DOCS, 'results.md'), 'utf8') : '';
   const recipe = previous.includes(RECIPE_BEGIN) && previous.includes(RECIPE_END) ? RECIPE_BEGIN + previous.split(RECIPE_BEGIN)[1].split(RECIPE_END)[0] + RECIPE_END : null;
   if (recipe) md.splice(1, 0, '', recipe);
-  fs.writeFileSync(path.join(DOCS, 'results.md'), md.join('\n'));
+  fs.writeFileSync(path.join(DOCS, 'results.md'), relativePaths(md.join('\n')));
 
   // The README's summary: evaluated rows and peers, between its results markers.
   const readme = path.join(DOCS, '..', 'README.md');
@@ -415,7 +420,7 @@ async function main(): Promise<void> {
   }
   fs.writeFileSync(
     path.join(DOCS, 'results.json'),
-    JSON.stringify(
+    relativePaths(JSON.stringify(
       {
         generated: new Date().toISOString(),
         validation: { count: val.length, splitSeed: FIXED.splitSeed, valFraction: FIXED.valFraction },
@@ -429,7 +434,7 @@ async function main(): Promise<void> {
       },
       null,
       2,
-    ) + '\n',
+    ) + '\n'),
   );
   console.log(`wrote ${path.join(DOCS, 'results.md')}, results.json, results-ced.svg/.png (${rows.filter((r) => r.summary).length}/${rows.length} rows with results)`);
 }
