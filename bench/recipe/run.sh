@@ -27,8 +27,8 @@ settings() {
   case "$1" in
     cheap-gap) echo --loss smoothl1 --width 0.5 --input-size 96 --epochs 40 --head gap ;;
     cheap-multiscale) echo --loss smoothl1 --width 0.5 --input-size 96 --epochs 40 --head multiscale ;;
-    long-300w) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-150}" --warmup 3 --head gap "${JITTER[@]}" ;;
-    long-300w-ytf) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-75}" --warmup 2 --head gap "${JITTER[@]}" --extra-data "$EXTRA@0.5" ;;
+    long-300w) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
+    long-300w-ytf) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-65}" --warmup 2 --head gap "${JITTER[@]}" --extra-data "$EXTRA@0.5" ;;
     *) echo "unknown run '$1' (see: $0 list)" >&2; return 2 ;;
   esac
 }
