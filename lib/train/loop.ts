@@ -25,6 +25,7 @@ import type { TrainDeps } from './deps';
 import { AlignedPhi, PhiLookup, ShuffledPhi, mirrorShapes, type PhiSource } from './phi';
 import { alignShapes } from '../asm/procrustes';
 import { defaultDeps } from './defaults';
+import { acquireRunLock, guardExistingRun, prepareRunFolder } from './run-folder';
 
 export interface EpochLog {
   /** 1-based epoch number. */
@@ -126,18 +127,24 @@ export async function train(partial: Partial<TrainConfig>, hooks: TrainHooks = {
   const deps: TrainDeps = { ...defaultDeps(), ...hooks.deps };
   const stderr: ProgressStream = hooks.stderr ?? process.stderr;
   const paths = runPaths(config.out);
-  fs.mkdirSync(config.out, { recursive: true });
-
-  const data = hooks.data ?? (await deps.openData(config));
-  const optimizer = tf.train.adam(config.lr);
+  // Before any data is read or time spent: a writable folder, one writer, no silent overwrite.
+  prepareRunFolder(config.out);
+  const lock = acquireRunLock(config.out);
   try {
-    return await run(config, data, optimizer, deps, hooks, paths, stderr);
-  } finally {
-    optimizer.dispose(); // its state lives on in the checkpoint; the model is the caller's
-    if (!hooks.data) {
-      await data.train.close?.();
-      await data.val.close?.();
+    guardExistingRun(config.out, config);
+    const data = hooks.data ?? (await deps.openData(config));
+    const optimizer = tf.train.adam(config.lr);
+    try {
+      return await run(config, data, optimizer, deps, hooks, paths, stderr);
+    } finally {
+      optimizer.dispose(); // its state lives on in the checkpoint; the model is the caller's
+      if (!hooks.data) {
+        await data.train.close?.();
+        await data.val.close?.();
+      }
     }
+  } finally {
+    lock.release();
   }
 }
 
