@@ -67,7 +67,7 @@ t.test('a different seed trains differently; weights move; log and checkpoints a
   }
   t.ok(log[1].lr < log[0].lr, 'cosine schedule decays');
   for (const d of ['latest', 'best']) {
-    t.same(fs.readdirSync(path.join(out, 'checkpoints', d)).sort(), ['model.json', 'optimizer.bin', 'state.json', 'weights.bin']);
+    t.same(fs.readdirSync(path.join(out, 'checkpoints', d)).sort(), ['manifest.json', 'model.json', 'optimizer.bin', 'state.json', 'weights.bin']);
   }
   t.notOk(fs.existsSync(path.join(out, 'checkpoints', 'latest.tmp')));
   t.ok(fs.existsSync(path.join(out, 'config.json')) && fs.existsSync(path.join(out, 'split.json')));

@@ -12,11 +12,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ArgumentError, ValueRangeError } from '../errors';
+import { ArgumentError, CorruptFileError, IoError, ValueRangeError } from '../errors';
 import { buildModel } from '../model';
 import { writeFileAtomic } from '../tfjs/io';
 import { mixSeed } from '../data/rng';
-import { checkpointPath, loadCheckpoint, saveCheckpoint, type TrainState, CHECKPOINT_VERSION } from './checkpoint';
+import { checkpointPath, loadCheckpoint, recoverCheckpoint, saveCheckpoint, type TrainState, CHECKPOINT_VERSION } from './checkpoint';
 import { DEFAULT_TRAIN_CONFIG, RESUME_INVARIANT, resolveTrainConfig, type TrainConfig } from './config';
 import type { TrainData, TrainSet } from './data';
 import { learningRate } from './lr';
@@ -89,6 +89,54 @@ interface Paths {
 
 function runPaths(out: string): Paths {
   return { latest: path.join(out, 'checkpoints', 'latest'), best: path.join(out, 'checkpoints', 'best'), log: path.join(out, 'log.jsonl') };
+}
+
+/** Lines of log.jsonl, without a last line torn by a kill mid-append. */
+function readLogLines(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length > 0 && parseLine(lines[lines.length - 1]) === null) lines.pop();
+  return lines;
+}
+
+function parseLine(line: string): { epoch: number } | null {
+  try {
+    const v = JSON.parse(line);
+    return v !== null && typeof v === 'object' && Number.isInteger(v.epoch) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function logEpochs(file: string): number {
+  return readLogLines(file).length;
+}
+
+function appendLog(file: string, log: EpochLog): void {
+  try {
+    fs.appendFileSync(file, JSON.stringify(log) + '\n');
+  } catch (err) {
+    throw new IoError(`${file}: cannot append the epoch's log line (${(err as Error).message}); the checkpoint holds it, --resume writes it`, err);
+  }
+}
+
+/**
+ * Makes log.jsonl agree with the checkpoint a run resumes from: one line per completed epoch.
+ * Drops lines of epochs after the checkpoint (they are trained again) and a torn last line, and
+ * appends the checkpoint's own epoch line when a kill came between the checkpoint and the append.
+ */
+function reconcileLog(file: string, state: TrainState): void {
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const kept = readLogLines(file).filter((l) => (parseLine(l)?.epoch ?? 0) <= state.epoch);
+  const lastEpoch = kept.length > 0 ? (parseLine(kept[kept.length - 1])?.epoch ?? 0) : 0;
+  if (lastEpoch < state.epoch && state.lastLog && state.lastLog.epoch === state.epoch) kept.push(JSON.stringify(state.lastLog));
+  const after = kept.map((l) => l + '\n').join('');
+  if (after !== before) writeFileAtomic(file, after);
 }
 
 /** Validation NME (mean over faces) of `model` on `set`, no augmentation. */
@@ -165,6 +213,17 @@ async function run(
   // Resume or start fresh.
   let model: tf.LayersModel;
   let state: TrainState;
+  if (config.resume) {
+    // A crash during a checkpoint swap may have left the newest copy in latest.old / latest.tmp.
+    recoverCheckpoint(paths.latest);
+    recoverCheckpoint(paths.best);
+  }
+  if (config.resume && checkpointPath(paths.latest) === null && logEpochs(paths.log) > 0) {
+    throw new IoError(
+      `${paths.latest}: no complete checkpoint to resume from, but ${paths.log} records ${logEpochs(paths.log)} epochs; ` +
+        `look for copies in ${path.dirname(paths.latest)}, or start over with --force (deletes the log)`,
+    );
+  }
   if (config.resume && checkpointPath(paths.latest) !== null) {
     const ck = await loadCheckpoint(paths.latest, optimizer);
     for (const k of RESUME_INVARIANT) {
@@ -174,12 +233,22 @@ async function run(
         throw new ArgumentError(`config.${k}: the checkpoint in ${paths.latest} was trained with ${JSON.stringify(was)}, this run asks for ${JSON.stringify(config[k])}`);
       }
     }
+    const stateFile = path.join(paths.latest, 'state.json');
+    // The step count must agree with (epoch, step): else state.json was edited or the data changed size.
+    const steps = trainSet.batchesPerEpoch();
+    if (ck.state.globalStep !== ck.state.epoch * steps + ck.state.stepInEpoch || ck.state.stepInEpoch >= steps) {
+      ck.model.dispose();
+      throw new CorruptFileError(
+        stateFile,
+        `globalStep ${ck.state.globalStep} does not match epoch ${ck.state.epoch} x ${steps} steps + ${ck.state.stepInEpoch}; the file was altered, or the training data no longer gives ${steps} batches an epoch`,
+      );
+    }
     model = ck.model;
     state = ck.state;
+    reconcileLog(paths.log, state);
   } else {
     model = buildModel({ arch: config.arch, inputSize: config.inputSize, width: config.width, head: config.head, numLandmarks: L, dropout: config.dropout, seed: config.seed });
-    state = { version: CHECKPOINT_VERSION, epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochImages: 0, bestNme: null, bestEpoch: null, config };
-    fs.rmSync(paths.log, { force: true });
+    state = { version: CHECKPOINT_VERSION, epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochImages: 0, bestNme: null, bestEpoch: null, config, lastLog: null };
   }
   writeFileAtomic(path.join(config.out, 'config.json'), JSON.stringify(config, null, 2));
   writeFileAtomic(path.join(config.out, 'split.json'), JSON.stringify({ train: trainSet.ids, val: valSet.ids }));
@@ -321,10 +390,12 @@ async function run(
     };
     state.epoch++;
     state.stepInEpoch = 0;
+    // The log line travels in the checkpoint: a kill before the append below is repaired on resume.
+    state.lastLog = { ...log };
     const snapshot: TrainState = { ...state, config };
     if (isBest) await saveCheckpoint(paths.best, model, optimizer, snapshot);
     await saveCheckpoint(paths.latest, model, optimizer, snapshot);
-    fs.appendFileSync(paths.log, JSON.stringify(log) + '\n');
+    appendLog(paths.log, log);
     history.push(log);
     bar?.finish(
       `loss ${log.loss.toPrecision(4)}, val NME ${valNme === null ? '-' : (100 * valNme).toFixed(3) + '%'}, ` +
