@@ -9,6 +9,7 @@
  * step). So prefetching never shifts a random stream, and (seed, epoch, step) in a checkpoint
  * replays the rest of the run bit for bit.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -139,6 +140,80 @@ function reconcileLog(file: string, state: TrainState): void {
   if (after !== before) writeFileAtomic(file, after);
 }
 
+interface SetFingerprint {
+  faces: number;
+  /** SHA-256 of the face ids, of the un-augmented targets' bytes, of the usable (readable) rows. */
+  ids: string;
+  landmarks: string;
+  usable: string;
+}
+
+function setFingerprint(set: TrainSet): SetFingerprint {
+  const sha = (x: string | Uint8Array) => createHash('sha256').update(x).digest('hex');
+  return {
+    faces: set.length,
+    ids: sha(set.ids.join('\n')),
+    landmarks: sha(new Uint8Array(set.targets.buffer, set.targets.byteOffset, set.targets.byteLength)),
+    usable: sha(set.usable.join(',')),
+  };
+}
+
+function dataFingerprint(data: TrainData): { version: 1; train: SetFingerprint; val: SetFingerprint } {
+  return { version: 1, train: setFingerprint(data.train), val: setFingerprint(data.val) };
+}
+
+/**
+ * Refuses to resume on other data than the run started with (split.json's ids; data.json's
+ * fingerprint of ids, landmarks and readable faces where the run has one), saying what changed.
+ */
+function checkSameData(out: string, data: TrainData): void {
+  const changes: string[] = [];
+  const splitFile = path.join(out, 'split.json');
+  if (fs.existsSync(splitFile)) {
+    let saved: { train?: unknown; val?: unknown };
+    try {
+      saved = JSON.parse(fs.readFileSync(splitFile, 'utf8')) ?? {};
+    } catch (err) {
+      throw new CorruptFileError(splitFile, `unreadable (${(err as Error).message})`);
+    }
+    for (const part of ['train', 'val'] as const) {
+      const before = Array.isArray(saved[part]) ? (saved[part] as string[]) : [];
+      const now = data[part].ids;
+      const was = new Set(before);
+      const is = new Set(now);
+      const gone = before.filter((id) => !is.has(id));
+      const added = now.filter((id) => !was.has(id));
+      const list = (ids: string[]) => ids.slice(0, 3).join(', ') + (ids.length > 3 ? `, ... (${ids.length})` : '');
+      if (gone.length > 0) changes.push(`${part} faces gone: ${list(gone)}`);
+      if (added.length > 0) changes.push(`${part} faces new: ${list(added)}`);
+    }
+  }
+  const fpFile = path.join(out, 'data.json');
+  if (changes.length === 0 && fs.existsSync(fpFile)) {
+    let saved: ReturnType<typeof dataFingerprint>;
+    try {
+      saved = JSON.parse(fs.readFileSync(fpFile, 'utf8'));
+    } catch (err) {
+      throw new CorruptFileError(fpFile, `unreadable (${(err as Error).message})`);
+    }
+    const now = dataFingerprint(data);
+    for (const part of ['train', 'val'] as const) {
+      const a = saved?.[part];
+      const b = now[part];
+      if (!a) continue;
+      if (a.ids !== b.ids) changes.push(`${part} face ids or their order changed`);
+      else if (a.landmarks !== b.landmarks) changes.push(`${part} landmarks changed (an edited .pts or label file?)`);
+      if (a.usable !== b.usable) changes.push(`${part} readable faces changed (--skip-bad now skips other faces: an image became unreadable?)`);
+    }
+  }
+  if (changes.length > 0) {
+    throw new ArgumentError(
+      `--data: the dataset differs from the one this run started with (${changes.join('; ')}); resuming would train and validate on other faces. ` +
+        `Restore the original data, or start over with --force`,
+    );
+  }
+}
+
 /** Validation NME (mean over faces) of `model` on `set`, no augmentation. */
 async function validate(model: tf.LayersModel, set: TrainSet, deps: TrainDeps): Promise<number | null> {
   if (set.usable.length === 0) return null;
@@ -233,6 +308,13 @@ async function run(
         throw new ArgumentError(`config.${k}: the checkpoint in ${paths.latest} was trained with ${JSON.stringify(was)}, this run asks for ${JSON.stringify(config[k])}`);
       }
     }
+    // The data is pinned: a resumed run must see the faces, landmarks and split the run started with.
+    try {
+      checkSameData(config.out, data);
+    } catch (err) {
+      ck.model.dispose();
+      throw err;
+    }
     const stateFile = path.join(paths.latest, 'state.json');
     // The step count must agree with (epoch, step): else state.json was edited or the data changed size.
     const steps = trainSet.batchesPerEpoch();
@@ -252,6 +334,7 @@ async function run(
   }
   writeFileAtomic(path.join(config.out, 'config.json'), JSON.stringify(config, null, 2));
   writeFileAtomic(path.join(config.out, 'split.json'), JSON.stringify({ train: trainSet.ids, val: valSet.ids }));
+  writeFileAtomic(path.join(config.out, 'data.json'), JSON.stringify(dataFingerprint(data), null, 1));
 
   // ACR: the ASM is fitted on the training faces only (never validation), on the same normalised
   // targets the network learns (see phi.ts for the three Phi sources).
