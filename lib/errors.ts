@@ -12,7 +12,9 @@ export type AcrErrorCode =
   | 'ERR_PARSE' // a file that cannot be parsed (names file and line)
   | 'ERR_IO' // a file that cannot be read or written
   | 'ERR_NATIVE' // the native addon is missing or failed
-  | 'ERR_UNSUPPORTED'; // a valid request this build or backend cannot serve
+  | 'ERR_UNSUPPORTED' // a valid request this build or backend cannot serve
+  | 'ERR_LOCKED' // a run folder another live process is writing to
+  | 'ERR_CORRUPT'; // a file whose checksum or contents show it was damaged (names the file)
 
 export class AcrError extends Error {
   readonly code: AcrErrorCode;
@@ -68,7 +70,33 @@ export class UnsupportedError extends AcrError {
   }
 }
 
-const CODES = new Set<string>(['ERR_ARG', 'ERR_SHAPE', 'ERR_DTYPE', 'ERR_RANGE', 'ERR_PARSE', 'ERR_IO', 'ERR_NATIVE', 'ERR_UNSUPPORTED']);
+/** A run folder locked by another live `acr train` (names the folder, the lock file and the pid). */
+export class LockedError extends AcrError {
+  readonly pid: number;
+  constructor(message: string, pid: number) {
+    super('ERR_LOCKED', message);
+    this.pid = pid;
+  }
+}
+
+/** A file that exists but was damaged (checksum mismatch, truncated, impossible contents). */
+export class CorruptFileError extends AcrError {
+  readonly file: string;
+  constructor(file: string, message: string) {
+    super('ERR_CORRUPT', `${file}: ${message}`);
+    this.file = file;
+  }
+}
+
+/**
+ * Process exit code of an error, the same for every command: 2 for a usage problem the caller
+ * can fix by changing the command line (bad flag, run folder busy), 1 for everything else.
+ */
+export function exitCodeOf(err: AcrError): number {
+  return err.code === 'ERR_ARG' || err.code === 'ERR_LOCKED' ? 2 : 1;
+}
+
+const CODES = new Set<string>(['ERR_ARG', 'ERR_SHAPE', 'ERR_DTYPE', 'ERR_RANGE', 'ERR_PARSE', 'ERR_IO', 'ERR_NATIVE', 'ERR_UNSUPPORTED', 'ERR_LOCKED', 'ERR_CORRUPT']);
 
 /** Turns an error thrown by the native addon (an Error with a `code`) into the matching AcrError. */
 export function fromNative(err: unknown): AcrError {

@@ -243,3 +243,24 @@ t.test('real 300-W training set: 2,012 faces x 68 points', { skip: existsSync(RE
   const sp = splitDataset(ds.records, { valFraction: 0.1, seed: 0 });
   t.equal(sp.val.length, Math.round(805 * 0.1) + Math.round(870 * 0.1) + Math.round(337 * 0.1));
 });
+
+t.test('non-finite and degenerate landmarks: parse-time errors with file:line; --skip-bad drops them', async (t) => {
+  t.throws(() => parsePts('version: 1\nn_points: 2\n{\n1 2\n1e999 4\n}\n', 'inf.pts'), { code: 'ERR_PARSE', message: /^inf\.pts:5: coordinate 1e999 is not a finite number/ });
+  t.throws(() => parsePts('1 -1e400\n', 'ninf.pts'), { code: 'ERR_PARSE', message: /^ninf\.pts:1: coordinate -1e400 is not a finite number/ });
+  const dir = tempDir(t);
+  await makePtsFolder(dir);
+  const good = (await loadDataset(dir)).records.length;
+  writeFileSync(path.join(dir, 'same.pts'), formatPts([5, 5, 5, 5, 5, 5, 5, 5, 5, 5]));
+  await writeImage(path.join(dir, 'same.jpg'), texture(8, 8));
+  writeFileSync(path.join(dir, 'line.pts'), formatPts([1, 5, 2, 5, 3, 5, 4, 5, 5, 5]));
+  await writeImage(path.join(dir, 'line.jpg'), texture(8, 8));
+  await t.rejects(loadDataset(dir), { code: 'ERR_PARSE', message: /(same|line)\.pts: all 5 points/ });
+  const ds = await loadDataset(dir, { onError: 'skip', onWarning: () => undefined });
+  t.equal(ds.records.length, good, 'the good faces stay');
+  const reasons = ds.skipped.map((s) => s.reason).join('\n');
+  t.match(reasons, /same\.pts: all 5 points are the same point \(5, 5\): not a face/);
+  t.match(reasons, /line\.pts: all 5 points lie on one horizontal line: not a face/);
+  const jsonl = path.join(dir, 'faces.jsonl');
+  writeFileSync(jsonl, `${JSON.stringify({ image: 'same.jpg', landmarks: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1] })}\n`);
+  await t.rejects(loadDataset(jsonl), { code: 'ERR_PARSE', message: /faces\.jsonl:1: all 5 points are the same point/ });
+});

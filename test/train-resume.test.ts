@@ -4,97 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { train, type TrainHooks } from '../lib/train';
-import type { TrainData, TrainSet } from '../lib/train/data';
-import type { TrainDeps } from '../lib/train/deps';
-import { Rng, mixSeed } from '../lib/data/rng';
+import { base, data, deps } from './helpers/synthetic-train';
 
 tf.enableProdMode();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-resume-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const SIZE = 16;
-const L = 5;
-
-/** In-memory faces: random images and targets; order and noise depend only on (seed, epoch, face). */
-function syntheticSet(n: number, seed: number, batchSize: number, augment: boolean): TrainSet {
-  const rng = new Rng(seed);
-  const images = Float32Array.from({ length: n * SIZE * SIZE * 3 }, () => rng.uniform(-1, 1));
-  const targets = Float32Array.from({ length: n * 2 * L }, () => rng.uniform(-0.4, 0.4));
-  const px = SIZE * SIZE * 3;
-  const steps = augment ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
-  return {
-    length: n,
-    numLandmarks: L,
-    ids: Array.from({ length: n }, (_, i) => `face${seed}_${i}`),
-    targets,
-    usable: Array.from({ length: n }, (_, i) => i),
-    flipPermutation: null,
-    batchesPerEpoch: () => steps,
-    async *epoch(epoch, start) {
-      const order = Array.from({ length: n }, (_, i) => i);
-      if (augment) new Rng(mixSeed(seed, epoch)).shuffle(order);
-      for (let s = start; s < steps; s++) {
-        const idx = order.slice(s * batchSize, (s + 1) * batchSize);
-        const img = new Float32Array(idx.length * px);
-        const lm = new Float32Array(idx.length * 2 * L);
-        idx.forEach((r, i) => {
-          img.set(images.subarray(r * px, (r + 1) * px), i * px);
-          lm.set(targets.subarray(r * 2 * L, (r + 1) * 2 * L), i * 2 * L);
-          const noise = new Rng(mixSeed(seed, epoch, r));
-          if (augment) for (let k = i * px; k < (i + 1) * px; k++) img[k] += noise.uniform(-0.05, 0.05);
-        });
-        await new Promise((res) => setImmediate(res));
-        yield { images: img, landmarks: lm, indices: idx, batchSize: idx.length, size: SIZE, numLandmarks: L };
-      }
-    },
-  };
-}
-
-function data(): TrainData {
-  return { train: syntheticSet(20, 1, 8, true), val: syntheticSet(6, 2, 8, false), summary: 'synthetic' };
-}
-
-// Stand-ins for the loss, ASM and metric modules (their own tests cover them).
-const deps: Partial<TrainDeps> = {
-  loss: (c) => (y, p, phi) =>
-    tf.tidy(() => {
-      const d = tf.abs(tf.sub(p, y));
-      return c.loss === 'acr' && phi ? tf.mean(tf.log1p(tf.pow(d, tf.sub(2, phi)))) : tf.mean(tf.square(d));
-    }),
-  fitAsm: (shapes, numLandmarks) => {
-    const D = 2 * numLandmarks;
-    const n = shapes.length / D;
-    const mean = new Float32Array(D);
-    for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) mean[j] += shapes[i * D + j] / n;
-    return {
-      phi: (s, level) => {
-        const out = new Float32Array(s.length);
-        for (let i = 0; i < s.length / D; i++) {
-          let max = 1e-12;
-          for (let j = 0; j < D; j++) max = Math.max(max, (out[i * D + j] = Math.abs(s[i * D + j] - mean[j]) * level));
-          for (let j = 0; j < D; j++) out[i * D + j] /= max;
-        }
-        return out;
-      },
-      smooth: (s) => Float64Array.from({ length: s.length }, (_, k) => mean[k % D]),
-      toJSON: () => ({ mean: [...mean] }),
-    };
-  },
-  schedule: (epoch, total) => (epoch < total / 2 ? 0.8 : 0.95),
-  nme: (pred, gt, numLandmarks) => {
-    const n = pred.length / (2 * numLandmarks);
-    return Array.from({ length: n }, (_, i) => {
-      let s = 0;
-      for (let k = 0; k < numLandmarks; k++) {
-        const o = (i * numLandmarks + k) * 2;
-        s += Math.hypot(pred[o] - gt[o], pred[o + 1] - gt[o + 1]);
-      }
-      return s / numLandmarks;
-    });
-  },
-};
-
-const base = { arch: 'tiny' as const, inputSize: SIZE, width: 1, dropout: 0.3, epochs: 3, batchSize: 8, lr: 3e-3, progress: false, warmupEpochs: 0.5 };
 
 async function weightsOf(m: tf.LayersModel): Promise<Float32Array[]> {
   return Promise.all(m.getWeights().map(async (w) => (await w.data()) as Float32Array));
@@ -153,7 +67,7 @@ t.test('a different seed trains differently; weights move; log and checkpoints a
   }
   t.ok(log[1].lr < log[0].lr, 'cosine schedule decays');
   for (const d of ['latest', 'best']) {
-    t.same(fs.readdirSync(path.join(out, 'checkpoints', d)).sort(), ['model.json', 'optimizer.bin', 'state.json', 'weights.bin']);
+    t.same(fs.readdirSync(path.join(out, 'checkpoints', d)).sort(), ['manifest.json', 'model.json', 'optimizer.bin', 'state.json', 'weights.bin']);
   }
   t.notOk(fs.existsSync(path.join(out, 'checkpoints', 'latest.tmp')));
   t.ok(fs.existsSync(path.join(out, 'config.json')) && fs.existsSync(path.join(out, 'split.json')));

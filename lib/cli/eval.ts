@@ -6,6 +6,7 @@ import { decodeImage, flipPermutation, loadDataset, splitByIds, type Box, type F
 import { cedPng, cedSvg, writeEvaluationReport, type CedRun, type NormaliserKind } from '../eval';
 import { writeFileAtomic } from '../tfjs/io';
 import { loadModel } from '../tfjs/io';
+import { checkpointPath } from '../train/checkpoint';
 import type { TrainConfig } from '../train/config';
 import { predictRecords } from '../train/predict';
 import { parseOptions, usageText, type OptionTable } from './args';
@@ -135,7 +136,11 @@ export const command: Command = {
     if (split !== 'all' && !run) throw new ArgumentError(`--split ${split} needs --run (the split lives in RUN/split.json)`);
     // A run without a validation set has no best checkpoint: its latest model is the result.
     const which = (v.checkpoint as string | undefined) ?? 'latest';
-    const pick = (r: string) => (which === 'best' && fs.existsSync(path.join(r, 'checkpoints', 'best', 'model.json')) ? path.join(r, 'checkpoints', 'best') : path.join(r, 'checkpoints', 'latest'));
+    // checkpointPath: after a crash mid-swap the newest complete copy may be in latest.old / latest.tmp.
+    const pick = (r: string) => {
+      const dir = which === 'best' && checkpointPath(path.join(r, 'checkpoints', 'best')) !== null ? path.join(r, 'checkpoints', 'best') : path.join(r, 'checkpoints', 'latest');
+      return checkpointPath(dir) ?? dir;
+    };
     const modelDir = (v.model as string | undefined) ?? pick(run!);
     const out = (v.out as string | undefined) ?? (run ? path.join(run, 'eval') : 'eval');
     const margin = (v.margin as number | undefined) ?? runConfig?.margin ?? 0.15;

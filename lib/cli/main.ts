@@ -3,7 +3,7 @@
  * The `acr` command line. Each command lives in its own module (lib/cli/<name>.ts) and only
  * parses arguments and calls the library. Exit codes: 0 success, 1 failure, 2 bad usage.
  */
-import { AcrError } from '../errors';
+import { AcrError, exitCodeOf } from '../errors';
 
 export interface Command {
   name: string;
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof AcrError) {
       console.error(`acr ${name}: ${err.message} [${err.code}]`);
-      return err.code === 'ERR_ARG' ? 2 : 1;
+      return exitCodeOf(err);
     }
     throw err;
   }

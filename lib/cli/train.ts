@@ -10,7 +10,8 @@ const OPTIONS: OptionTable = {
   data: { kind: 'string', arg: 'PATH', help: 'Dataset: 300-W style folder (.pts + images), WFLW list or .jsonl', required: true },
   'extra-data': { kind: 'string', arg: 'PATH[@W],...', help: 'Extra training-only datasets, each used in a share W in (0, 1] of the epochs (default 1); never validated on' },
   out: { kind: 'string', arg: 'DIR', help: 'Run folder: checkpoints/, log.jsonl, config.json, asm.json', defaultText: D.out },
-  resume: { kind: 'boolean', help: 'Continue from OUT/checkpoints/latest when it exists (same settings required)' },
+  resume: { kind: 'boolean', help: 'Continue from OUT/checkpoints/latest when it exists (same settings and data required)' },
+  force: { kind: 'boolean', help: 'Start over in an OUT that already holds a run (deletes its checkpoints, log, eval and split)' },
   loss: { kind: 'string', help: 'Training loss', choices: LOSS_NAMES, defaultText: D.loss },
   lambda: { kind: 'number', arg: 'X', help: 'ACR lambda', defaultText: String(D.lambda) },
   'phi-mode': { kind: 'string', help: 'ACR Phi per coordinate (paper) or per landmark', choices: PHI_MODES, defaultText: D.phiMode },
@@ -98,6 +99,7 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   if (v['skip-bad']) c.onBadData = 'skip';
   if (v['no-progress']) c.progress = false;
   if (v.resume) c.resume = true;
+  if (v.force) c.force = true;
   return c;
 }
 

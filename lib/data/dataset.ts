@@ -171,6 +171,21 @@ async function checkImage(entry: Entry, mode: 'exists' | 'decode'): Promise<void
   }
 }
 
+/** Why these landmarks cannot be a face (non-finite values, no width or height), or null. */
+function degenerate(lm: ArrayLike<number>): string | null {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let i = 0; i < lm.length; i += 2) {
+    if (!Number.isFinite(lm[i]) || !Number.isFinite(lm[i + 1])) return `point ${i / 2 + 1} is not finite (${lm[i]}, ${lm[i + 1]})`;
+    x0 = Math.min(x0, lm[i]);
+    x1 = Math.max(x1, lm[i]);
+    y0 = Math.min(y0, lm[i + 1]);
+    y1 = Math.max(y1, lm[i + 1]);
+  }
+  if (x1 - x0 <= 0 && y1 - y0 <= 0) return `all ${lm.length / 2} points are the same point (${x0}, ${y0}): not a face`;
+  if (x1 - x0 <= 0 || y1 - y0 <= 0) return `all ${lm.length / 2} points lie on one ${x1 - x0 <= 0 ? 'vertical' : 'horizontal'} line: not a face`;
+  return null;
+}
+
 /**
  * Loads a dataset. `pathOrSpec` is a path (format detected) or a DatasetSpec.
  * Records come in a deterministic order (sorted paths, list order), each with a unique id.
@@ -213,6 +228,10 @@ export async function loadDataset(pathOrSpec: string | DatasetSpec, options?: Lo
     if (L === undefined) L = n;
     if (n !== L) {
       e.error = new ParseError(e.file, e.line, `expected ${L} points (as the first face), got ${n}`);
+      e.record = undefined;
+    } else if (degenerate(e.record.landmarks)) {
+      // A face whose points span no area has no crop: caught here so --skip-bad can drop it.
+      e.error = new ParseError(e.file, e.line, degenerate(e.record.landmarks)!);
       e.record = undefined;
     } else if (seen.has(e.record.id)) {
       e.error = new ParseError(e.file, e.line, `duplicate id ${JSON.stringify(e.record.id)}`);

@@ -23,7 +23,10 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function parseCoordinate(tok: string, file: string, line: number): number {
   if (!NUMBER.test(tok)) throw new ParseError(file, line, `non-numeric coordinate ${JSON.stringify(tok)}`);
-  return Number(tok);
+  const v = Number(tok);
+  // '1e999' matches the pattern but overflows to Infinity, which would poison the loss.
+  if (!Number.isFinite(v)) throw new ParseError(file, line, `coordinate ${tok} is not a finite number`);
+  return v;
 }
 
 /** Parses the text of a `.pts` file into 0-based [x0, y0, x1, y1, ...]. */

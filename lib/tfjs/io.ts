@@ -4,13 +4,73 @@
  * Each file is written to a temporary name, flushed and renamed into place, so a crash never
  * leaves a half-written model.json or weights.bin behind.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { IoError, ParseError } from '../errors';
+import { CorruptFileError, IoError, ParseError } from '../errors';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
+/** Sizes and SHA-256 of the other files of a folder, written last: see writeManifest. */
+export const MANIFEST_JSON = 'manifest.json';
+
+export interface FolderManifest {
+  version: 1;
+  files: Record<string, { bytes: number; sha256: string }>;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function readForCheck(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new IoError(`${file}: cannot read (${(err as Error).message})`, err);
+  }
+}
+
+/** Records the size and SHA-256 of `names` (files in `dir`) in dir/manifest.json, atomically. */
+export function writeManifest(dir: string, names: readonly string[]): void {
+  const manifest: FolderManifest = { version: 1, files: {} };
+  for (const name of names) {
+    const bytes = readForCheck(path.join(dir, name));
+    manifest.files[name] = { bytes: bytes.byteLength, sha256: sha256(bytes) };
+  }
+  writeFileAtomic(path.join(dir, MANIFEST_JSON), JSON.stringify(manifest, null, 1));
+}
+
+/**
+ * Checks `names` (default: every file listed) against dir/manifest.json. 'legacy' when the folder
+ * has no manifest (written before manifests existed: nothing to check against); a mismatch throws
+ * CorruptFileError naming the damaged file.
+ */
+export function verifyManifest(dir: string, names?: readonly string[]): 'verified' | 'legacy' {
+  const file = path.join(dir, MANIFEST_JSON);
+  if (!fs.existsSync(file)) return 'legacy';
+  let manifest: FolderManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as FolderManifest;
+  } catch (err) {
+    throw new CorruptFileError(file, `unreadable manifest (${(err as Error).message})`);
+  }
+  if (manifest === null || typeof manifest !== 'object' || manifest.files === null || typeof manifest.files !== 'object') {
+    throw new CorruptFileError(file, 'not a manifest (expected { version, files: { name: { bytes, sha256 } } })');
+  }
+  for (const name of names ?? Object.keys(manifest.files)) {
+    const want = manifest.files[name];
+    if (!want) throw new CorruptFileError(file, `does not list ${name}`);
+    const at = path.join(dir, name);
+    const bytes = readForCheck(at);
+    const hint = 'the file was damaged after it was written; use another checkpoint (e.g. checkpoints/best) or retrain';
+    if (bytes.byteLength !== want.bytes) throw new CorruptFileError(at, `has ${bytes.byteLength} bytes, ${MANIFEST_JSON} recorded ${want.bytes} (truncated or replaced); ${hint}`);
+    const got = sha256(bytes);
+    if (got !== want.sha256) throw new CorruptFileError(at, `SHA-256 ${got.slice(0, 12)}... does not match ${MANIFEST_JSON} (${want.sha256.slice(0, 12)}...); ${hint}`);
+  }
+  return 'verified';
+}
 
 /** Writes `data` to `file` atomically: temp file in the same folder, fsync, rename, fsync folder. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
@@ -112,6 +172,12 @@ export function folderLoader(dir: string): tf.io.IOHandler {
           specs.push(...group.weights);
         }
         const total = parts.reduce((n, b) => n + b.byteLength, 0);
+        // A short or long weights file would otherwise surface as tfjs' "tensor should have N values".
+        const need = expectedBytes(specs);
+        if (need !== null && need !== total) {
+          const names = manifest.flatMap((g) => g.paths.map((p) => path.resolve(dir, p))).join(', ');
+          throw new CorruptFileError(names, `has ${total} bytes, ${MODEL_JSON} needs ${need} for its ${specs.length} weights (truncated or from another model)`);
+        }
         const all = new Uint8Array(total);
         let at = 0;
         for (const b of parts) {
@@ -124,12 +190,40 @@ export function folderLoader(dir: string): tf.io.IOHandler {
   };
 }
 
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** Bytes the weight specs need, or null when some spec is quantized or of an unusual dtype. */
+function expectedBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | null {
+  let n = 0;
+  for (const s of specs) {
+    const b = DTYPE_BYTES[s.dtype];
+    if (b === undefined || s.quantization) return null;
+    n += s.shape.reduce((a, d) => a * d, 1) * b;
+  }
+  return n;
+}
+
 /** Saves a layers model to a folder (model.json + weights.bin). */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
   await model.save(folderSaver(dir));
 }
 
-/** Loads a layers model saved by saveModel (or by tfjs' own file:// handler). */
+/**
+ * Loads a layers model saved by saveModel (or by tfjs' own file:// handler). Where the folder has
+ * a manifest.json (checkpoints), model.json and weights.bin are checked against it first; in any
+ * case a weight holding NaN or Inf is refused, naming weights.bin.
+ */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(folderLoader(dir));
+  if (fs.existsSync(path.join(dir, MANIFEST_JSON))) verifyManifest(dir, [MODEL_JSON, WEIGHTS_BIN]);
+  const model = await tf.loadLayersModel(folderLoader(dir));
+  for (const w of model.weights) {
+    const values = w.read().dataSync();
+    let bad = 0;
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) bad++;
+    if (bad > 0) {
+      model.dispose();
+      throw new CorruptFileError(path.join(dir, WEIGHTS_BIN), `weight '${w.originalName}' holds ${bad} NaN or infinite values; the file is damaged, or it was saved from a diverged training`);
+    }
+  }
+  return model;
 }

@@ -99,6 +99,11 @@ export interface TrainConfig {
   progress: boolean;
   /** Continue from out/checkpoints/latest when it exists. */
   resume: boolean;
+  /**
+   * Start over in a run folder that already holds a run (its checkpoints, log, eval, split are
+   * deleted). Without it (and without resume) such a folder is refused.
+   */
+  force: boolean;
   /** Stop (as if interrupted) after this many optimizer steps in this process (0 = never): tests. */
   stopAfterSteps: number;
 }
@@ -141,6 +146,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   onBadData: 'error',
   progress: true,
   resume: false,
+  force: false,
   stopAfterSteps: 0,
 } satisfies TrainConfig);
 
@@ -203,6 +209,8 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   v.oneOf('config.onBadData', c.onBadData, ['error', 'skip'] as const);
   if (typeof c.progress !== 'boolean') throw new ArgumentError(`config.progress: expected a boolean, got ${v.describe(c.progress)}`);
   if (typeof c.resume !== 'boolean') throw new ArgumentError(`config.resume: expected a boolean, got ${v.describe(c.resume)}`);
+  if (typeof c.force !== 'boolean') throw new ArgumentError(`config.force: expected a boolean, got ${v.describe(c.force)}`);
+  if (c.resume && c.force) throw new ArgumentError('config.force: cannot be combined with config.resume (continue the run, or start it over: not both)');
   v.integer('config.stopAfterSteps', c.stopAfterSteps, 0, 1e12);
   return c;
 }

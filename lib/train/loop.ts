@@ -9,14 +9,15 @@
  * step). So prefetching never shifts a random stream, and (seed, epoch, step) in a checkpoint
  * replays the rest of the run bit for bit.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ArgumentError, ValueRangeError } from '../errors';
+import { ArgumentError, CorruptFileError, IoError, ValueRangeError } from '../errors';
 import { buildModel } from '../model';
 import { writeFileAtomic } from '../tfjs/io';
 import { mixSeed } from '../data/rng';
-import { checkpointPath, loadCheckpoint, saveCheckpoint, type TrainState, CHECKPOINT_VERSION } from './checkpoint';
+import { checkpointPath, loadCheckpoint, recoverCheckpoint, saveCheckpoint, type TrainState, CHECKPOINT_VERSION } from './checkpoint';
 import { DEFAULT_TRAIN_CONFIG, RESUME_INVARIANT, resolveTrainConfig, type TrainConfig } from './config';
 import type { TrainData, TrainSet } from './data';
 import { learningRate } from './lr';
@@ -25,6 +26,7 @@ import type { TrainDeps } from './deps';
 import { AlignedPhi, PhiLookup, ShuffledPhi, mirrorShapes, type PhiSource } from './phi';
 import { alignShapes } from '../asm/procrustes';
 import { defaultDeps } from './defaults';
+import { acquireRunLock, guardExistingRun, prepareRunFolder } from './run-folder';
 
 export interface EpochLog {
   /** 1-based epoch number. */
@@ -90,6 +92,128 @@ function runPaths(out: string): Paths {
   return { latest: path.join(out, 'checkpoints', 'latest'), best: path.join(out, 'checkpoints', 'best'), log: path.join(out, 'log.jsonl') };
 }
 
+/** Lines of log.jsonl, without a last line torn by a kill mid-append. */
+function readLogLines(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length > 0 && parseLine(lines[lines.length - 1]) === null) lines.pop();
+  return lines;
+}
+
+function parseLine(line: string): { epoch: number } | null {
+  try {
+    const v = JSON.parse(line);
+    return v !== null && typeof v === 'object' && Number.isInteger(v.epoch) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function logEpochs(file: string): number {
+  return readLogLines(file).length;
+}
+
+function appendLog(file: string, log: EpochLog): void {
+  try {
+    fs.appendFileSync(file, JSON.stringify(log) + '\n');
+  } catch (err) {
+    throw new IoError(`${file}: cannot append the epoch's log line (${(err as Error).message}); the checkpoint holds it, --resume writes it`, err);
+  }
+}
+
+/**
+ * Makes log.jsonl agree with the checkpoint a run resumes from: one line per completed epoch.
+ * Drops lines of epochs after the checkpoint (they are trained again) and a torn last line, and
+ * appends the checkpoint's own epoch line when a kill came between the checkpoint and the append.
+ */
+function reconcileLog(file: string, state: TrainState): void {
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const kept = readLogLines(file).filter((l) => (parseLine(l)?.epoch ?? 0) <= state.epoch);
+  const lastEpoch = kept.length > 0 ? (parseLine(kept[kept.length - 1])?.epoch ?? 0) : 0;
+  if (lastEpoch < state.epoch && state.lastLog && state.lastLog.epoch === state.epoch) kept.push(JSON.stringify(state.lastLog));
+  const after = kept.map((l) => l + '\n').join('');
+  if (after !== before) writeFileAtomic(file, after);
+}
+
+interface SetFingerprint {
+  faces: number;
+  /** SHA-256 of the face ids, of the un-augmented targets' bytes, of the usable (readable) rows. */
+  ids: string;
+  landmarks: string;
+  usable: string;
+}
+
+function setFingerprint(set: TrainSet): SetFingerprint {
+  const sha = (x: string | Uint8Array) => createHash('sha256').update(x).digest('hex');
+  return {
+    faces: set.length,
+    ids: sha(set.ids.join('\n')),
+    landmarks: sha(new Uint8Array(set.targets.buffer, set.targets.byteOffset, set.targets.byteLength)),
+    usable: sha(set.usable.join(',')),
+  };
+}
+
+function dataFingerprint(data: TrainData): { version: 1; train: SetFingerprint; val: SetFingerprint } {
+  return { version: 1, train: setFingerprint(data.train), val: setFingerprint(data.val) };
+}
+
+/**
+ * Refuses to resume on other data than the run started with (split.json's ids; data.json's
+ * fingerprint of ids, landmarks and readable faces where the run has one), saying what changed.
+ */
+function checkSameData(out: string, data: TrainData): void {
+  const changes: string[] = [];
+  const splitFile = path.join(out, 'split.json');
+  if (fs.existsSync(splitFile)) {
+    let saved: { train?: unknown; val?: unknown };
+    try {
+      saved = JSON.parse(fs.readFileSync(splitFile, 'utf8')) ?? {};
+    } catch (err) {
+      throw new CorruptFileError(splitFile, `unreadable (${(err as Error).message})`);
+    }
+    for (const part of ['train', 'val'] as const) {
+      const before = Array.isArray(saved[part]) ? (saved[part] as string[]) : [];
+      const now = data[part].ids;
+      const was = new Set(before);
+      const is = new Set(now);
+      const gone = before.filter((id) => !is.has(id));
+      const added = now.filter((id) => !was.has(id));
+      const list = (ids: string[]) => ids.slice(0, 3).join(', ') + (ids.length > 3 ? `, ... (${ids.length})` : '');
+      if (gone.length > 0) changes.push(`${part} faces gone: ${list(gone)}`);
+      if (added.length > 0) changes.push(`${part} faces new: ${list(added)}`);
+    }
+  }
+  const fpFile = path.join(out, 'data.json');
+  if (changes.length === 0 && fs.existsSync(fpFile)) {
+    let saved: ReturnType<typeof dataFingerprint>;
+    try {
+      saved = JSON.parse(fs.readFileSync(fpFile, 'utf8'));
+    } catch (err) {
+      throw new CorruptFileError(fpFile, `unreadable (${(err as Error).message})`);
+    }
+    const now = dataFingerprint(data);
+    for (const part of ['train', 'val'] as const) {
+      const a = saved?.[part];
+      const b = now[part];
+      if (!a) continue;
+      if (a.ids !== b.ids) changes.push(`${part} face ids or their order changed`);
+      else if (a.landmarks !== b.landmarks) changes.push(`${part} landmarks changed (an edited .pts or label file?)`);
+      if (a.usable !== b.usable) changes.push(`${part} readable faces changed (--skip-bad now skips other faces: an image became unreadable?)`);
+    }
+  }
+  if (changes.length > 0) {
+    throw new ArgumentError(
+      `--data: the dataset differs from the one this run started with (${changes.join('; ')}); resuming would train and validate on other faces. ` +
+        `Restore the original data, or start over with --force`,
+    );
+  }
+}
+
 /** Validation NME (mean over faces) of `model` on `set`, no augmentation. */
 async function validate(model: tf.LayersModel, set: TrainSet, deps: TrainDeps): Promise<number | null> {
   if (set.usable.length === 0) return null;
@@ -126,18 +250,24 @@ export async function train(partial: Partial<TrainConfig>, hooks: TrainHooks = {
   const deps: TrainDeps = { ...defaultDeps(), ...hooks.deps };
   const stderr: ProgressStream = hooks.stderr ?? process.stderr;
   const paths = runPaths(config.out);
-  fs.mkdirSync(config.out, { recursive: true });
-
-  const data = hooks.data ?? (await deps.openData(config));
-  const optimizer = tf.train.adam(config.lr);
+  // Before any data is read or time spent: a writable folder, one writer, no silent overwrite.
+  prepareRunFolder(config.out);
+  const lock = acquireRunLock(config.out);
   try {
-    return await run(config, data, optimizer, deps, hooks, paths, stderr);
-  } finally {
-    optimizer.dispose(); // its state lives on in the checkpoint; the model is the caller's
-    if (!hooks.data) {
-      await data.train.close?.();
-      await data.val.close?.();
+    guardExistingRun(config.out, config);
+    const data = hooks.data ?? (await deps.openData(config));
+    const optimizer = tf.train.adam(config.lr);
+    try {
+      return await run(config, data, optimizer, deps, hooks, paths, stderr);
+    } finally {
+      optimizer.dispose(); // its state lives on in the checkpoint; the model is the caller's
+      if (!hooks.data) {
+        await data.train.close?.();
+        await data.val.close?.();
+      }
     }
+  } finally {
+    lock.release();
   }
 }
 
@@ -158,6 +288,17 @@ async function run(
   // Resume or start fresh.
   let model: tf.LayersModel;
   let state: TrainState;
+  if (config.resume) {
+    // A crash during a checkpoint swap may have left the newest copy in latest.old / latest.tmp.
+    recoverCheckpoint(paths.latest);
+    recoverCheckpoint(paths.best);
+  }
+  if (config.resume && checkpointPath(paths.latest) === null && logEpochs(paths.log) > 0) {
+    throw new IoError(
+      `${paths.latest}: no complete checkpoint to resume from, but ${paths.log} records ${logEpochs(paths.log)} epochs; ` +
+        `look for copies in ${path.dirname(paths.latest)}, or start over with --force (deletes the log)`,
+    );
+  }
   if (config.resume && checkpointPath(paths.latest) !== null) {
     const ck = await loadCheckpoint(paths.latest, optimizer);
     for (const k of RESUME_INVARIANT) {
@@ -167,15 +308,33 @@ async function run(
         throw new ArgumentError(`config.${k}: the checkpoint in ${paths.latest} was trained with ${JSON.stringify(was)}, this run asks for ${JSON.stringify(config[k])}`);
       }
     }
+    // The data is pinned: a resumed run must see the faces, landmarks and split the run started with.
+    try {
+      checkSameData(config.out, data);
+    } catch (err) {
+      ck.model.dispose();
+      throw err;
+    }
+    const stateFile = path.join(paths.latest, 'state.json');
+    // The step count must agree with (epoch, step): else state.json was edited or the data changed size.
+    const steps = trainSet.batchesPerEpoch();
+    if (ck.state.globalStep !== ck.state.epoch * steps + ck.state.stepInEpoch || ck.state.stepInEpoch >= steps) {
+      ck.model.dispose();
+      throw new CorruptFileError(
+        stateFile,
+        `globalStep ${ck.state.globalStep} does not match epoch ${ck.state.epoch} x ${steps} steps + ${ck.state.stepInEpoch}; the file was altered, or the training data no longer gives ${steps} batches an epoch`,
+      );
+    }
     model = ck.model;
     state = ck.state;
+    reconcileLog(paths.log, state);
   } else {
     model = buildModel({ arch: config.arch, inputSize: config.inputSize, width: config.width, head: config.head, numLandmarks: L, dropout: config.dropout, seed: config.seed });
-    state = { version: CHECKPOINT_VERSION, epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochImages: 0, bestNme: null, bestEpoch: null, config };
-    fs.rmSync(paths.log, { force: true });
+    state = { version: CHECKPOINT_VERSION, epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochImages: 0, bestNme: null, bestEpoch: null, config, lastLog: null };
   }
   writeFileAtomic(path.join(config.out, 'config.json'), JSON.stringify(config, null, 2));
   writeFileAtomic(path.join(config.out, 'split.json'), JSON.stringify({ train: trainSet.ids, val: valSet.ids }));
+  writeFileAtomic(path.join(config.out, 'data.json'), JSON.stringify(dataFingerprint(data), null, 1));
 
   // ACR: the ASM is fitted on the training faces only (never validation), on the same normalised
   // targets the network learns (see phi.ts for the three Phi sources).
@@ -314,10 +473,12 @@ async function run(
     };
     state.epoch++;
     state.stepInEpoch = 0;
+    // The log line travels in the checkpoint: a kill before the append below is repaired on resume.
+    state.lastLog = { ...log };
     const snapshot: TrainState = { ...state, config };
     if (isBest) await saveCheckpoint(paths.best, model, optimizer, snapshot);
     await saveCheckpoint(paths.latest, model, optimizer, snapshot);
-    fs.appendFileSync(paths.log, JSON.stringify(log) + '\n');
+    appendLog(paths.log, log);
     history.push(log);
     bar?.finish(
       `loss ${log.loss.toPrecision(4)}, val NME ${valNme === null ? '-' : (100 * valNme).toFixed(3) + '%'}, ` +
