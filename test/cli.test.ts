@@ -173,6 +173,27 @@ t.test('acr train: --head multiscale, --extra-data with a weight, jitter flags; 
   t.match(bad2.err, /--aug-scale: expected MIN,MAX/);
 });
 
+t.test('negative numbers reach the range checks; --threads is a flag error; a diverging run stops with a clear error', async (t) => {
+  const data = path.join(tmp, 'faces-neg');
+  await fixtureFolder(data, 12);
+  const base = ['train', '--data', data, '--arch', 'tiny', '--input-size', '32', '--batch-size', '4', '--val-fraction', '0.25', '--no-progress'];
+  const epochs = await acr(...base, '--out', path.join(tmp, 'run-neg1'), '--epochs', '-1');
+  t.equal(epochs.code, 2);
+  t.match(epochs.err, /--epochs: expected an integer in \[1, /);
+  t.notMatch(epochs.err, /ambiguous/);
+  const lr = await acr(...base, '--out', path.join(tmp, 'run-neg2'), '--lr', '-1e-3');
+  t.equal(lr.code, 2);
+  t.match(lr.err, /--lr: expected a number > 0, got -0\.001/);
+  const threads = await acr(...base, '--out', path.join(tmp, 'run-threads'), '--threads', '100000');
+  t.equal(threads.code, 2);
+  t.match(threads.err, /--threads: expected an integer in \[0, 256\]/);
+  const run = path.join(tmp, 'run-diverge');
+  const diverged = await acr(...base, '--out', run, '--epochs', '2', '--lr', '1e6', '--loss', 'l2');
+  t.equal(diverged.code, 1, diverged.err);
+  t.match(diverged.err, /training diverged: validation NME .* at epoch 1 .*lower the learning rate \(lr 1000000\)/);
+  t.notOk(fs.existsSync(path.join(run, 'checkpoints', 'latest', 'weights.bin')), 'the diverged model is not checkpointed');
+});
+
 /** Starts `acr train` in a child and waits until it has written a checkpoint. */
 async function trainChild(args: string[], run: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'lib', 'cli', 'main.ts'), ...args, '--epochs', '400', '--checkpoint-every', '1'], {

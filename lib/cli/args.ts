@@ -42,6 +42,24 @@ export function usageText(command: string, summary: string, table: OptionTable, 
   return lines.join('\n');
 }
 
+/**
+ * parseArgs reads '--epochs -1' as two options and calls it ambiguous; a negative number after a
+ * value-taking option is its value ('--epochs=-1'), so the range check can name what is wrong.
+ */
+function joinNegativeValues(argv: string[], table: OptionTable): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    const o = name !== null ? table[name] : undefined;
+    if (o && o.kind !== 'boolean' && i + 1 < argv.length && /^-(\d|\.\d|Infinity)/.test(argv[i + 1])) {
+      out.push(`${argv[i]}=${argv[++i]}`);
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
 /** Parses `argv` against `table`; numbers are checked here, ranges by the library's validation. */
 export function parseOptions(command: string, argv: string[], table: OptionTable): ParsedValues {
   return parseCommand(command, argv, table, []).values;
@@ -62,7 +80,7 @@ export function parseCommand(
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: config, strict: true, allowPositionals: true }) as {
+    ({ values, positionals } = parseArgs({ args: joinNegativeValues(argv, table), options: config, strict: true, allowPositionals: true }) as {
       values: Record<string, string | boolean | undefined>;
       positionals: string[];
     });

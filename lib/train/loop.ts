@@ -28,6 +28,12 @@ import { alignShapes } from '../asm/procrustes';
 import { defaultDeps } from './defaults';
 import { acquireRunLock, guardExistingRun, prepareRunFolder } from './run-folder';
 
+/**
+ * A validation NME above this (in inter-ocular distances) means predictions several crop widths
+ * off: divergence, not a hard epoch. Early epochs of healthy runs peak near 1 (100 %).
+ */
+const DIVERGED_NME = 10;
+
 export interface EpochLog {
   /** 1-based epoch number. */
   epoch: number;
@@ -448,6 +454,13 @@ async function run(
     const v0 = Date.now();
     const valNme = await validate(model, valSet, deps);
     const valTimeS = (Date.now() - v0) / 1000;
+    // A diverged model is not checkpointed over the last good one.
+    if (valNme !== null && !(valNme <= DIVERGED_NME)) {
+      throw new ValueRangeError(
+        `training diverged: validation NME ${Number.isFinite(valNme) ? (100 * valNme).toExponential(2) + '%' : String(valNme)} at epoch ${epoch + 1} ` +
+          `(predictions far outside the face); lower the learning rate (lr ${config.lr}) and start again with --force, or resume from the last checkpoint with a lower --lr`,
+      );
+    }
     const isBest = valNme !== null && (state.bestNme === null || valNme < state.bestNme);
     if (isBest) {
       state.bestNme = valNme;
