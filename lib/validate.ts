@@ -67,11 +67,31 @@ export function options<T extends object>(name: string, v: unknown): Partial<T> 
   return v as Partial<T>;
 }
 
+/**
+ * The native layer reads typed arrays in place: their buffer must be a live, unshared
+ * ArrayBuffer. Node 20 has no ArrayBuffer.prototype.detached, and a detached array just looks
+ * empty, so an empty buffer is probed (slice throws on a detached one).
+ */
+function checkBuffer(name: string, v: Float32Array | Float64Array): void {
+  const kind = v.constructor.name;
+  if (typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer) {
+    throw new ArgumentError(`${name}: a ${kind} over a SharedArrayBuffer is not supported; copy it first (${kind}.from(x))`);
+  }
+  const buf = v.buffer as ArrayBuffer & { detached?: boolean };
+  let detached = buf.detached === true;
+  if (buf.detached === undefined && buf.byteLength === 0) {
+    try {
+      buf.slice(0);
+    } catch {
+      detached = true;
+    }
+  }
+  if (detached) throw new ArgumentError(`${name}: the ${kind}'s buffer is detached (transferred to a worker or structuredClone'd with transfer?)`);
+}
+
 export function float32Array(name: string, v: unknown, length?: number): Float32Array {
   if (!(v instanceof Float32Array)) throw new DTypeError(`${name}: expected a Float32Array, got ${describe(v)}`);
-  if ((v.buffer as ArrayBuffer & { detached?: boolean }).detached) {
-    throw new ArgumentError(`${name}: the Float32Array's buffer is detached`);
-  }
+  checkBuffer(name, v);
   if (length !== undefined && v.length !== length) {
     throw new ShapeError(`${name}: expected ${length} elements, got ${v.length}`);
   }
@@ -80,9 +100,7 @@ export function float32Array(name: string, v: unknown, length?: number): Float32
 
 export function float64Array(name: string, v: unknown, length?: number): Float64Array {
   if (!(v instanceof Float64Array)) throw new DTypeError(`${name}: expected a Float64Array, got ${describe(v)}`);
-  if ((v.buffer as ArrayBuffer & { detached?: boolean }).detached) {
-    throw new ArgumentError(`${name}: the Float64Array's buffer is detached`);
-  }
+  checkBuffer(name, v);
   if (length !== undefined && v.length !== length) {
     throw new ShapeError(`${name}: expected ${length} elements, got ${v.length}`);
   }
@@ -94,9 +112,7 @@ export function floatArray(name: string, v: unknown, length?: number): Float32Ar
   if (!(v instanceof Float32Array || v instanceof Float64Array)) {
     throw new DTypeError(`${name}: expected a Float32Array or a Float64Array, got ${describe(v)}`);
   }
-  if ((v.buffer as ArrayBuffer & { detached?: boolean }).detached) {
-    throw new ArgumentError(`${name}: the ${v.constructor.name}'s buffer is detached`);
-  }
+  checkBuffer(name, v);
   if (length !== undefined && v.length !== length) {
     throw new ShapeError(`${name}: expected ${length} elements, got ${v.length}`);
   }

@@ -95,6 +95,8 @@ t.test('export -> load -> predict: landmarks in source pixels match tfjs + inver
     t.same(res.box, box);
   }
   await p.dispose();
+  await p.dispose(); // twice is fine
+  await t.rejects(p.predict(raw, { box: [0, 0, 50, 50] }), { code: 'ERR_ARG', message: /used after dispose\(\); load the model again/ });
 });
 
 t.test('predictBatch equals single predictions', async (t) => {
@@ -137,7 +139,7 @@ t.test('test-time flip averages with the mirrored crop, re-ordered by the permut
   const noFlip = await Predictor.load(toOnnx(model, { cropMargin: MARGIN }));
   await t.rejects(noFlip.predict(png, { box, flip: true }), { code: 'ERR_UNSUPPORTED', message: /no flip permutation/ });
   t.ok(await noFlip.predict(png, { box }), 'without a permutation the default is no flip');
-  await t.rejects(p.predict(png, { box, flip: 'yes' as never }), { code: 'ERR_ARG', message: /options\.flip: expected a boolean/ });
+  await t.rejects(noFlip.predict(png, { box, flip: 'yes' as never }), { code: 'ERR_ARG', message: /options\.flip: expected a boolean/ });
   await noFlip.dispose();
 });
 

@@ -24,7 +24,8 @@ export interface GemmOptions {
 }
 
 /** c = act(op(a) [M x K] * op(b) [K x N] + bias), a new Float32Array of M*N. */
-export function sgemm(a: Float32Array, b: Float32Array, m: number, n: number, k: number, opts: GemmOptions = {}): Float32Array {
+export function sgemm(a: Float32Array, b: Float32Array, m: number, n: number, k: number, options?: GemmOptions): Float32Array {
+  const opts = v.options<GemmOptions>('options', options);
   v.integer('m', m, 0, 2 ** 31);
   v.integer('n', n, 0, 2 ** 31);
   v.integer('k', k, 0, 2 ** 31);

@@ -112,6 +112,8 @@ function mirror(src: Float32Array, size: number, out: Float32Array): void {
 }
 
 export class Predictor {
+  private disposed = false;
+
   private constructor(
     private readonly session: ortTypes.InferenceSession,
     /** What the model says about itself (landmark count, input size, normalisation, flip, ...). */
@@ -215,6 +217,7 @@ export class Predictor {
 
   /** Landmarks of many faces in one network run (one image can appear in several items). */
   async predictBatch(items: PredictItem[], options?: { flip?: boolean }): Promise<FacePrediction[]> {
+    if (this.disposed) throw new ArgumentError(`Predictor (${this.source}): used after dispose(); load the model again with Predictor.load`);
     if (!Array.isArray(items) || items.length === 0) {
       throw new ArgumentError(`items: expected a non-empty array of { image, box }, got ${describe(items)}`);
     }
@@ -267,6 +270,8 @@ export class Predictor {
 
   /** Frees onnxruntime's session. */
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     await this.session.release();
   }
 }
