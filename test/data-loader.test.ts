@@ -160,3 +160,18 @@ t.test('DataLoader weights: each face in a share w of the epochs, fixed epoch le
   await t.rejects(DataLoader.create(recs, { ...opts, weights: recs.map(() => 0) }), { code: 'ERR_ARG', message: /options\.weights\[0\]: expected a weight in \(0, 1\]/ });
   await t.rejects(DataLoader.create(recs, { ...opts, weights: recs.map(() => 1.5) }), { code: 'ERR_ARG', message: /weights\[0\]/ });
 });
+
+t.test('DataLoader: a consumer that stops on its own error, then close(), leaves no unhandled rejection', async (t) => {
+  const dir = tempDir(t);
+  const recs = await makeRecords(dir, 12);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => process.off('unhandledRejection', onUnhandled));
+  const loader = await DataLoader.create(recs, { size: 16, batchSize: 2, augment: {}, workers: 1, prefetch: 4 });
+  const it = loader.epoch(0)[Symbol.asyncIterator]();
+  await it.next(); // one batch taken, three more in flight; then the training step fails and the loader is closed
+  await loader.close();
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(unhandled, [], 'the in-flight batches of an abandoned epoch are not unhandled rejections');
+});

@@ -45,6 +45,7 @@ t.test('MobileNetV2 small: output shape, width multiplier, landmark count, deter
   t.ok(a.countParams() < mobileNetV2({ inputSize: 64, width: 1.0, numLandmarks: 29 }).countParams() / 3);
   t.equal(a.getLayer('Conv1').getWeights()[0].shape[3], 16, 'first conv 32 x 0.35 rounded to 16');
   t.throws(() => mobileNetV2({ width: 0 }), { code: 'ERR_RANGE' });
+  t.throws(() => mobileNetV2({ width: 1e9 }), { code: 'ERR_RANGE', message: /width: expected a width multiplier in \(0, 16\]/ });
   t.throws(() => mobileNetV2({ inputSize: 16 }), { code: 'ERR_RANGE' });
   t.throws(() => mobileNetV2({ dropout: 1 }), { code: 'ERR_RANGE' });
 });

@@ -22,6 +22,8 @@ t.test('defaults in one place; every field validated with its name', async (t) =
     [{ out: '' }, 'ERR_ARG', /config\.out/],
     [{ inputSize: 16 }, 'ERR_RANGE', /config\.inputSize/],
     [{ typo: 1 }, 'ERR_ARG', /config\.typo: unknown option/],
+    [{ width: 1e9 }, 'ERR_RANGE', /config\.width: expected a width multiplier in \(0, 4\]/],
+    [{ inputSize: 4096 }, 'ERR_RANGE', /config\.inputSize/],
     [{ head: 'fpn' }, 'ERR_ARG', /config\.head: expected one of 'gap', 'multiscale'/],
     [{ arch: 'tiny', inputSize: 32, head: 'multiscale' }, 'ERR_ARG', /config\.head: 'multiscale' needs arch 'mobilenetv2'/],
     [{ lossScale: 0 }, 'ERR_RANGE', /config\.lossScale/],

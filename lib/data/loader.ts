@@ -268,15 +268,17 @@ export class DataLoader {
     const queue: Pending[] = [];
     let next = start;
     const fill = () => {
-      while (queue.length < this.prefetch && next < order.length) queue.push({ promise: this.produce(epoch, order[next++]) });
+      while (queue.length < this.prefetch && next < order.length) {
+        const promise = this.produce(epoch, order[next++]);
+        // A batch still in flight when the consumer stops (break, an error in its training step,
+        // close()) is never awaited: its rejection must not surface as an unhandled one. The
+        // consumer that awaits a batch still gets that batch's error.
+        promise.catch(() => undefined);
+        queue.push({ promise });
+      }
     };
     fill();
-    try {
-      yield* this.drain(queue, fill);
-    } finally {
-      // Abandoned early (break, error): the batches still in flight are not wanted.
-      for (const p of queue) p.promise.catch(() => undefined);
-    }
+    yield* this.drain(queue, fill);
   }
 
   private async *drain(queue: Pending[], fill: () => void): AsyncGenerator<Batch> {

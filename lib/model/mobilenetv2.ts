@@ -80,13 +80,20 @@ export function resolveMobileNetV2Options(options?: MobileNetV2Options): Require
   const o = v.options<MobileNetV2Options>('options', options);
   return {
     inputSize: v.integer('inputSize', o.inputSize ?? 224, 32, 4096),
-    width: v.positiveNumber('width', o.width ?? 1.0),
+    width: widthMultiplier(o.width ?? 1.0),
     numLandmarks: v.integer('numLandmarks', o.numLandmarks ?? 68, 1, 100000),
     dropout: dropoutRate(o.dropout ?? 0.2),
     seed: v.integer('seed', o.seed ?? 0, 0, 2 ** 31 - 1),
     bnMomentum: momentum(o.bnMomentum ?? 0.99),
     head: v.oneOf('head', o.head ?? 'gap', HEADS),
   };
+}
+
+function widthMultiplier(x: unknown): number {
+  const w = v.positiveNumber('width', x);
+  // Channel counts scale with it: 1e9 would ask for arrays no engine can allocate.
+  if (w > 16) throw new ValueRangeError(`width: expected a width multiplier in (0, 16], got ${w}`);
+  return w;
 }
 
 function momentum(x: unknown): number {
