@@ -10,7 +10,7 @@ import type { Box } from '../lib/data/types';
 import { toOnnx } from '../lib/onnx/export';
 import { Predictor } from '../lib/onnx/predictor';
 import { MODELS_DIR, PRETRAINED_NAME } from '../lib/onnx/pretrained';
-import { encodeModel, modelProto } from '../lib/onnx/proto';
+import { encodeModel, GRAPH_DIGEST_KEY, graphBytes, graphDigest, modelProto } from '../lib/onnx/proto';
 import { tinyCnn } from '../lib/model';
 import { randomizeWeights, rng } from './helpers/onnx-nets';
 
@@ -253,4 +253,29 @@ t.test('the detector box on a real face overlaps its landmark box', { skip: !REA
   t.ok(iou > 0.6, `calibrated detector box overlaps the landmark box (IoU ${iou.toFixed(3)})`);
   t.ok(res.score! > 0.5, `detector score ${res.score}`);
   await p.dispose();
+});
+
+t.test('a damaged weight is found at load: the graph digest recorded at export', async (t) => {
+  const good = Buffer.from(bytes);
+  const g = graphBytes(good)!;
+  t.ok(g && g.length > good.length / 2, 'the graph is most of the file');
+  const digest = (modelProto().toObject(modelProto().decode(good)) as { metadataProps: Array<{ key: string; value: string }> }).metadataProps.find((p) => p.key === GRAPH_DIGEST_KEY);
+  t.equal(digest?.value, graphDigest(good), 'exportOnnx records the digest');
+  // Flip one bit of the largest initializer's raw data (found by its bytes, not by a guessed offset).
+  const decoded = modelProto().decode(good) as unknown as { graph: { initializer: Array<{ rawData: Uint8Array }> } };
+  const biggest = decoded.graph.initializer.reduce((a, b) => (b.rawData.length > a.rawData.length ? b : a));
+  const at = Buffer.from(good).indexOf(Buffer.from(biggest.rawData));
+  t.ok(at > 0);
+  const bad = Buffer.from(good);
+  bad[at + Math.floor(biggest.rawData.length / 2)] ^= 0x40;
+  const file = path.join(dir, 'damaged.onnx');
+  fs.writeFileSync(file, bad);
+  await t.rejects(Predictor.load(file), { code: 'ERR_CORRUPT', message: /damaged\.onnx: the graph's SHA-256 differs/ });
+  await t.rejects(Predictor.load(bad), { code: 'ERR_CORRUPT', message: /<buffer>/ });
+  // A model without a digest (exported before it existed) still loads.
+  const msg = modelProto().decode(good) as unknown as { metadataProps: Array<{ key: string }> };
+  msg.metadataProps = msg.metadataProps.filter((p) => p.key !== GRAPH_DIGEST_KEY);
+  const legacy = await Predictor.load(modelProto().encode(msg).finish());
+  t.ok(legacy.metadata.numLandmarks === L);
+  await legacy.dispose();
 });

@@ -14,7 +14,7 @@ import { describe, integer, nonNegativeNumber, options as optionsObject } from '
 import { GraphBuilder } from './graph';
 import { LayerGraph, Value } from './layers';
 import { formatMetadata, INPUT_NAME, OUTPUT_NAME } from './metadata';
-import { DataType, encodeModel, IR_VERSION, OPSET_VERSION, ValueInfoInit } from './proto';
+import { DataType, encodeModel, GRAPH_DIGEST_KEY, graphDigest, IR_VERSION, OPSET_VERSION, type ModelInit, ValueInfoInit } from './proto';
 
 export interface ExportOptions {
   /** L; defaults to half the output size (which must then be even). */
@@ -89,7 +89,7 @@ export function toOnnx(model: tf.LayersModel, options?: ExportOptions): Uint8Arr
   const last = walker.toNHWC(walker.value(output));
   g.nodes.push({ name: OUTPUT_NAME, opType: 'Identity', input: [last.name], output: [OUTPUT_NAME] });
 
-  return encodeModel({
+  const proto: ModelInit = {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET_VERSION }],
     producerName: 'acr-loss',
@@ -114,7 +114,10 @@ export function toOnnx(model: tf.LayersModel, options?: ExportOptions): Uint8Arr
       data: String(opts.data ?? ''),
       packageVersion: PACKAGE_VERSION,
     }),
-  });
+  };
+  // The graph encodes the same both times; its digest goes into the metadata (checked by Predictor.load).
+  const digest = graphDigest(encodeModel(proto));
+  return encodeModel({ ...proto, metadataProps: [...proto.metadataProps, { key: GRAPH_DIGEST_KEY, value: digest }] });
 }
 
 /** Writes the model to `file` (directories are created). Returns the number of bytes written. */

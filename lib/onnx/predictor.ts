@@ -15,12 +15,12 @@ import {
 } from '../data/image';
 import { flipLandmarks } from '../data/flip';
 import { type Box, PIXEL_OFFSET, PIXEL_SCALE } from '../data/types';
-import { ArgumentError, IoError, ParseError, ShapeError, UnsupportedError, ValueRangeError } from '../errors';
+import { ArgumentError, CorruptFileError, IoError, ParseError, ShapeError, UnsupportedError, ValueRangeError } from '../errors';
 import { describe, integer, options as optionsObject } from '../validate';
 import { detectFaces } from './detect';
 import { type LandmarkModelMetadata, INPUT_NAME, OUTPUT_NAME, parseMetadata } from './metadata';
 import { pretrainedModelPath } from './pretrained';
-import { decodeModel } from './proto';
+import { decodeModel, GRAPH_DIGEST_KEY, graphDigest } from './proto';
 
 export interface LoadOptions {
   /** Refuse a model that does not predict this many landmarks. */
@@ -149,6 +149,11 @@ export class Predictor {
       decoded = decodeModel(bytes);
     } catch (err) {
       throw new ParseError(source, undefined, `not an ONNX model (${(err as Error).message})`);
+    }
+    // Models exported since the digest was introduced carry it; older ones load unverified.
+    const digest = decoded.metadata[GRAPH_DIGEST_KEY];
+    if (digest !== undefined && digest !== graphDigest(bytes)) {
+      throw new CorruptFileError(source, `the graph's SHA-256 differs from the one recorded at export (${GRAPH_DIGEST_KEY}): the file is damaged; export it again`);
     }
     const meta = parseMetadata(source, decoded.metadata);
     const input = decoded.inputs.find((i) => i.name === INPUT_NAME);

@@ -5,6 +5,7 @@
  * left out, which protobufjs tolerates when decoding: unknown fields are skipped.
  * Kept in code so that nothing is fetched or parsed from a .proto file at run time.
  */
+import { createHash } from 'crypto';
 import * as protobuf from 'protobufjs/light';
 
 /** TensorProto.DataType values used here. */
@@ -190,6 +191,32 @@ export interface ModelInit {
 export function encodeModel(model: ModelInit): Uint8Array {
   const type = modelProto();
   return type.encode(type.fromObject(model)).finish();
+}
+
+/**
+ * The metadata key holding the SHA-256 of the encoded graph (ModelProto field 7: nodes, weights,
+ * inputs, outputs), so a damaged weight is found at load time instead of as NaN predictions.
+ */
+export const GRAPH_DIGEST_KEY = 'acr.graph_sha256';
+
+/** The bytes of the GraphProto inside ModelProto bytes, exactly as stored; null when there is none. */
+export function graphBytes(bytes: Uint8Array): Uint8Array | null {
+  const r = protobuf.Reader.create(bytes);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === 7 && (tag & 7) === 2) {
+      const len = r.uint32();
+      return bytes.subarray(r.pos, r.pos + len);
+    }
+    r.skipType(tag & 7);
+  }
+  return null;
+}
+
+/** Hex SHA-256 of the model's graph bytes (see GRAPH_DIGEST_KEY). */
+export function graphDigest(bytes: Uint8Array): string {
+  const g = graphBytes(bytes);
+  return createHash('sha256').update(g ?? new Uint8Array(0)).digest('hex');
 }
 
 /** What the Predictor needs from a model file: metadata and the graph's inputs and outputs. */
