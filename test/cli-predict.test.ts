@@ -100,8 +100,23 @@ t.test('predict: failures exit 1 with the reason', async (t) => {
   t.equal(notImage.code, 1);
   t.match(notImage.err, /cannot decode/);
   const noFace = await acr('predict', image, '--model', modelFile);
-  t.equal(noFace.code, 1, 'no box and no face found (or no detector installed)');
+  let detector = true;
+  try {
+    require.resolve('@vladmandic/face-api/package.json');
+  } catch {
+    detector = false;
+  }
+  // No face in a texture: exit 3 (documented), or 1 where the optional detector is not installed.
+  t.equal(noFace.code, detector ? 3 : 1, noFace.err);
   t.match(noFace.err, /--box/);
+  if (detector) {
+    const json = await acr('predict', image, '--model', modelFile, '--json');
+    t.equal(json.code, 3);
+    t.same(JSON.parse(json.out).faces, [], '--json prints an empty face list');
+  }
+  const conf = await acr('predict', image, '--model', modelFile, '--min-confidence', '0');
+  t.equal(conf.code, 2);
+  t.match(conf.err, /--min-confidence: expected a score in \(0, 1\]/);
   let shipped = true;
   try {
     pretrainedModelPath();

@@ -34,6 +34,7 @@ const OPTIONS: OptionTable = {
   name: { kind: 'string', help: 'Label of this model in the CED legend', defaultText: 'the run folder name' },
   margin: { kind: 'number', arg: 'F', help: 'Crop margin (default: the run\'s, else 0.15)' },
   'batch-size': { kind: 'integer', help: 'Faces per forward pass', defaultText: '32' },
+  limit: { kind: 'integer', arg: 'N', help: 'Evaluate only the first N faces of the split (a quick look; 0 = all)', defaultText: '0' },
   'skip-bad': { kind: 'boolean', help: 'Skip unreadable faces with a warning instead of failing' },
   compare: { kind: 'string', arg: 'DIR,DIR', help: 'Other eval report folders to draw on one CED chart with this one (ced-compare.svg/.png)' },
   threads: { kind: 'integer', help: 'Native thread pool size (0 = all cores)' },
@@ -162,6 +163,9 @@ export const command: Command = {
       const s = splitByIds(records, ids.val);
       records = split === 'val' ? s.val : s.train;
     }
+    const limit = (v.limit as number | undefined) ?? 0;
+    if (limit < 0) throw new ArgumentError(`--limit: expected a count >= 0 (0 = all), got ${limit}`);
+    if (limit > 0) records = records.slice(0, limit);
     if (records.length === 0) throw new ArgumentError(`--split ${split}: no faces to evaluate`);
     const boxes = (v.boxes as string | undefined) ?? 'gt';
     let missed: string[] = [];
@@ -188,6 +192,7 @@ export const command: Command = {
         inputSize: model.inputs[0].shape[1],
         boxes,
         flip: flipPerm !== undefined,
+        ...(limit > 0 ? { limit } : {}),
         ...(detected ? { detectorMissed: missed.length, detectorMissedIds: missed } : {}),
       },
     });

@@ -1,7 +1,7 @@
 /** `acr predict`: landmarks on a photo with an ONNX model, as text or JSON, and an overlay PNG. */
 import type { Box } from '../data/types';
 import { decodeImage, type ImageInput, loadSharp } from '../data/image';
-import { ArgumentError, ValueRangeError } from '../errors';
+import { ArgumentError } from '../errors';
 import { detectFaces } from '../onnx/detect';
 import { writeOverlay } from '../onnx/overlay';
 import { type FacePrediction, Predictor } from '../onnx/predictor';
@@ -16,6 +16,7 @@ const OPTIONS: OptionTable = {
   json: { kind: 'boolean', help: 'Print JSON: { image, model, faces: [{ box, score?, landmarks: [[x, y], ...] }] }' },
   flip: { kind: 'boolean', help: 'Demand test-time flip (on by default when the model has a flip permutation; an error when it has none)' },
   'no-flip': { kind: 'boolean', help: 'No test-time flip averaging (half the network time)' },
+  'min-confidence': { kind: 'number', arg: 'X', help: 'Without --box: the detector\'s minimum score in (0, 1]', defaultText: '0.5' },
 };
 
 const SUMMARY =
@@ -23,7 +24,7 @@ const SUMMARY =
   'the upright photo (EXIF orientation applied, as viewers show it). Without --box, every face the\n' +
   'optional detector (@vladmandic/face-api) finds is used.';
 
-const usage = usageText('predict <image>', SUMMARY, OPTIONS);
+const usage = usageText('predict <image>', SUMMARY, OPTIONS, 'Exit code 3: no box given and the detector found no face (with --json: an empty face list).');
 
 function parseBox(s: string): Box {
   const v = s.split(',').map((p) => Number(p.trim()));
@@ -39,6 +40,8 @@ async function run(argv: string[]): Promise<number> {
   const box = values.box === undefined ? undefined : parseBox(values.box as string);
   const modelFile = (values.model as string | undefined) ?? pretrainedModelPath();
   const outFile = values.out as string | undefined;
+  const minConfidence = (values['min-confidence'] as number | undefined) ?? 0.5;
+  if (!(minConfidence > 0 && minConfidence <= 1)) throw new ArgumentError(`--min-confidence: expected a score in (0, 1], got ${minConfidence}`);
   const predictor = await Predictor.load(modelFile);
   try {
     const image = await upright(file);
@@ -52,8 +55,13 @@ async function run(argv: string[]): Promise<number> {
       // The detector runs on tfjs: without this its banner about tfjs-node lands on stderr.
       (await import('@tensorflow/tfjs')).enableProdMode();
       const raw = await decodeImage(image);
-      const found = await detectFaces(raw);
-      if (found.length === 0) throw new ValueRangeError(`${file}: no face found; pass its box with --box x,y,w,h`);
+      const found = await detectFaces(raw, { minConfidence });
+      if (found.length === 0) {
+        // Not a failure of the tool: the photo has no face the detector trusts (exit 3, documented).
+        if (values.json) console.log(JSON.stringify({ image: file, model: modelFile, faces: [] }));
+        else console.error(`acr predict: ${file}: no face found (detector score >= ${minConfidence}); pass its box with --box x,y,w,h or lower --min-confidence`);
+        return NO_FACE;
+      }
       faces = await predictor.predictBatch(found.map((f) => ({ image: raw, box: f.box })), { flip });
       faces.forEach((f, i) => (f.score = found[i].score));
     }
@@ -90,6 +98,9 @@ async function upright(file: string): Promise<ImageInput> {
   }
   return orientation === undefined || orientation === 1 ? file : loadSharp()(file).rotate().png().toBuffer();
 }
+
+/** Exit status of `acr predict` when the detector finds no face (with --json: an empty face list). */
+export const NO_FACE = 3;
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
