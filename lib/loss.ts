@@ -41,6 +41,14 @@ export function asFloatTensor(name: string, x: unknown, shape?: number[]): tf.Te
   return t;
 }
 
+/** yTrue against an already checked yPred: of two tensors of different shapes, either may be the wrong one, so both are named. */
+export function asTargets(yTrue: unknown, pred: tf.Tensor): tf.Tensor {
+  if (yTrue instanceof tf.Tensor && !tf.util.arraysEqual(yTrue.shape, pred.shape)) {
+    throw new ShapeError(`yTrue [${yTrue.shape}] and yPred [${pred.shape}]: expected the same shape (B x D)`);
+  }
+  return asFloatTensor('yTrue', yTrue, pred.shape);
+}
+
 interface Checked {
   gt: tf.Tensor;
   pred: tf.Tensor;
@@ -52,7 +60,7 @@ interface Checked {
 function check(yTrue: unknown, yPred: unknown, phi: unknown, options: unknown): Checked {
   const pred = asFloatTensor('yPred', yPred);
   if (pred.rank < 1) throw new ShapeError(`yPred: expected a tensor of rank >= 1 (B x D), got a scalar`);
-  const gt = asFloatTensor('yTrue', yTrue, pred.shape);
+  const gt = asTargets(yTrue, pred);
   const ph = asFloatTensor('phi', phi, pred.shape);
   const opts = v.options<AcrLossOpOptions>('options', options);
   const params = resolveAcrParams(opts);

@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError, ValueRangeError } from './errors';
-import { asFloatTensor, reduceLoss } from './loss';
+import { asFloatTensor, asTargets, reduceLoss } from './loss';
 import { REDUCTIONS, Reduction } from './kernels/loss';
 import * as v from './validate';
 
@@ -76,7 +76,7 @@ interface Prepared {
 function prepare(yTrue: unknown, yPred: unknown, opts: BaselineOptions): Prepared {
   const pred = asFloatTensor('yPred', yPred);
   if (pred.rank < 1) throw new ShapeError('yPred: expected a tensor of rank >= 1, got a scalar');
-  const gt = asFloatTensor('yTrue', yTrue, pred.shape);
+  const gt = asTargets(yTrue, pred);
   const reduction = opts.reduction === undefined ? 'mean' : v.oneOf('options.reduction', opts.reduction, REDUCTIONS);
   const weight = opts.weight === undefined || opts.weight === null ? null : asFloatTensor('options.weight', opts.weight, pred.shape);
   if (weight && tf.any(tf.logicalNot(tf.logicalAnd(tf.greaterEqual(weight, 0), tf.isFinite(weight)))).dataSync()[0]) {

@@ -113,7 +113,8 @@ for (const backend of ['cpu', 'wasm']) {
     const scalar = tf.scalar(1);
     const before = tf.memory().numTensors;
     t.throws(() => acrLoss(a, int32, a), { code: 'ERR_DTYPE', message: /yPred/ });
-    t.throws(() => acrLoss(other, a, a), { code: 'ERR_SHAPE', message: /yTrue/ });
+    t.throws(() => acrLoss(other, a, a), { code: 'ERR_SHAPE', message: /^yTrue \[2,3\] and yPred \[2,4\]: expected the same shape/ });
+    t.throws(() => acrLoss(a, other, a), { code: 'ERR_SHAPE', message: /^yTrue \[2,4\] and yPred \[2,3\]/ }, 'a wrong yPred is named too, not only yTrue');
     t.throws(() => acrLoss(a, a, flipped), { code: 'ERR_SHAPE', message: /phi/ });
     t.throws(() => acrLoss(a, a, a, { lambda: -1 }), { code: 'ERR_RANGE', message: /lambda/ });
     t.throws(() => acrLoss(a, a, a, { threshold: 0 }), { code: 'ERR_RANGE', message: /threshold/ });
