@@ -4,7 +4,7 @@
  * and Phi (per coordinate, each from its own projection, as one call does) for the whole set.
  * Both sides run at their best: each measurement is the faster of 1 and 2 threads. The fit is also
  * timed as single-thread CPU time, which a loaded (shared) machine disturbs far less than wall time. Medians of several runs; ratio = native / numpy (< 1: native
- * faster). Run: node --import tsx bench/asm.ts [--reps N] [--rounds R]. Writes bench/results/asm.json.
+ * faster). Run: node --import tsx bench/asm.ts [--reps N] [--rounds R]. Writes asm.json to <tmp>/acr-loss-bench (or $ACR_BENCH_OUT; --update-results: bench/results/).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { fitAsm, info, setNumThreads } from '../lib/index';
 import { asmEigh, asmMeanCov, asmPhi, asmSmooth } from '../lib/kernels/asm';
 import { gaussian, readShapes, rng, W300_TRAIN } from '../test/helpers/asm-ref';
+import { resultsFile } from './results-file';
 
 const REPS = Number(process.argv[process.argv.indexOf('--reps') + 1]) || 9;
 const ROUNDS = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 3;
@@ -214,7 +215,7 @@ function main(): void {
     rows,
     notes,
   };
-  const out = path.join(__dirname, 'results', 'asm.json');
+  const out = resultsFile('asm.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);

@@ -3,13 +3,14 @@
  * images/s of decode-free batches (images cached in memory) with and without augmentation,
  * at 96 and 128 px, on the main thread (one core); and how much a worker thread hides when the
  * consumer is busy with a synchronous training step (the share of step time spent waiting).
- * Run: nice node --import tsx bench/data.ts   (writes bench/results/data.json)
+ * Run: nice node --import tsx bench/data.ts   (writes data.json to <tmp>/acr-loss-bench, or bench/results/ with --update-results)
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../lib/data/dataset';
 import { DataLoader } from '../lib/data/loader';
+import { resultsFile } from './results-file';
 
 const DATA = path.resolve(__dirname, '../../shared/data/300w/train');
 const RUNS = 3;
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     const [a, b] = overlap.filter((o) => o.size === size) as Array<{ stepMs: number; msPerBatch: number; waitShare: number }>;
     console.log(`${String(size).padEnd(5)} ${String(a.stepMs).padEnd(8)} ${`${a.msPerBatch} (${a.waitShare})`.padEnd(33)} ${`${b.msPerBatch} (${b.waitShare})`.padEnd(33)} ${(a.msPerBatch / b.msPerBatch).toFixed(2)}x`);
   }
-  const out = path.join(__dirname, 'results', 'data.json');
+  const out = resultsFile('data.json');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), loadAverage: os.loadavg(), cores: os.cpus().length, faces: records.length, batch: BATCH, results, overlap, seconds: (performance.now() - t0) / 1000 }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);

@@ -2,7 +2,7 @@
  * Inference speed of a landmark network: onnxruntime-node (the exported ONNX model) vs tfjs cpu
  * (stock, and with this package's native kernels when present) vs tfjs wasm, at batch 1 and 32.
  * Latency is the median of several runs after warm-up; images/s = batch / median latency.
- * Writes bench/results/infer.json.
+ * Writes infer.json to <tmp>/acr-loss-bench (or $ACR_BENCH_OUT; --update-results: bench/results/).
  *
  *   node --import tsx bench/infer.ts [--model <tfjs-dir>] [--width 1.0] [--size 112] [--landmarks 68]
  *                                    [--seconds 6]
@@ -18,6 +18,7 @@ import * as ort from 'onnxruntime-node';
 import { toOnnx } from '../lib/onnx/export';
 import { mobileNetV2 } from '../lib/model';
 import { loadModel } from '../lib/tfjs/io';
+import { resultsFile } from './results-file';
 
 interface Row {
   engine: string;
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
   console.log('\nonnxruntime (best) vs best tfjs path:');
   for (const r of ratios) console.log(`  batch ${String(r.batch).padStart(2)}: ${r.speedup.toFixed(2)}x  (${r.onnxruntime} vs ${r.bestTfjs})`);
 
-  const out = path.join(__dirname, 'results', 'infer.json');
+  const out = resultsFile('infer.json');
   await fs.mkdir(path.dirname(out), { recursive: true });
   await fs.writeFile(
     out,

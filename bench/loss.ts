@@ -4,7 +4,7 @@
  * gradient via tf.valueAndGrad), and vectorised numpy (when python3 + numpy exist). Medians of
  * several runs, million coordinates per second, ratios to native; plus this machine's memory
  * bandwidth (the addon's threaded copy and read kernels) against the bytes native moves at
- * B = 65536. Run: node --import tsx bench/loss.ts   (writes bench/results/loss.json)
+ * B = 65536. Run: node --import tsx bench/loss.ts   (writes loss.json to <tmp>/acr-loss-bench, or bench/results/ with --update-results)
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,6 +15,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { info, setIsa } from '../lib/info';
 import { acrLossComposite } from '../lib/loss';
 import { acrLossAndGrad, bandwidthCopy, bandwidthRead } from '../lib/kernels/loss';
+import { resultsFile } from './results-file';
 
 tf.enableProdMode();
 const D = 136;
@@ -173,8 +174,8 @@ async function main() {
     targets,
     numpy: np ? np.numpy : null,
   };
-  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, 'results', 'loss.json'), JSON.stringify(out, null, 2) + '\n');
+  fs.writeFileSync(resultsFile('loss.json'), JSON.stringify(out, null, 2) + '\n');
+  console.log(`wrote ${resultsFile('loss.json')}`);
 }
 
 main().catch((err) => {

@@ -2,12 +2,13 @@
  * Training-step throughput of the networks on the tfjs cpu backend: images/s of one Adam step
  * (forward + backward + update, L2 loss) for a few sizes, median of several steps after a
  * warm-up step. Usage: node --import tsx bench/train-step.ts [arch:width:size:batch ...] [--native|--stock]
- * Writes bench/results/train-step.json.
+ * Writes train-step.json to <tmp>/acr-loss-bench (or $ACR_BENCH_OUT; --update-results: bench/results/).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, type Architecture } from '../lib/model';
+import { resultsFile } from './results-file';
 
 async function main(): Promise<void> {
   tf.enableProdMode();
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
     model.dispose();
     opt.dispose();
   }
-  const out = path.join(__dirname, 'results', 'train-step.json');
+  const out = resultsFile('train-step.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), native, rows }, null, 2));
 }

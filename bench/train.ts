@@ -16,12 +16,13 @@
  *
  * Wall-clock ms per step (median), CPU ms per step (the machine is shared: CPU time shows
  * what the step costs when others also run), images/s, achieved GFLOP/s against the GEMM
- * peak measured here and the theoretical peak, ratios. Writes bench/results/train.json.
+ * peak measured here and the theoretical peak, ratios. Writes train.json to <tmp>/acr-loss-bench (or $ACR_BENCH_OUT; --update-results: bench/results/).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { resultsFile } from './results-file';
 
 const BATCH = 32;
 const args = process.argv.slice(2);
@@ -155,11 +156,11 @@ async function parent(): Promise<void> {
   const configs: Array<[number, number]> = quick ? [[0.5, 112]] : [[0.5, 112], [1.0, 112], [0.5, 224], [1.0, 224]];
   const pi = args.indexOf('--parts');
   const parts = new Set((pi >= 0 ? args[pi + 1] : 'native,stock,wasm,libtorch').split(','));
-  const resultsFile = path.join(__dirname, 'results', 'train.json');
+  const outFile = resultsFile('train.json');
   // Read when needed (another part may finish while this one runs).
   const previousRow = (width: number, size: number): Record<string, unknown> | undefined => {
-    const previous = fs.existsSync(resultsFile)
-      ? (JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { rows: Array<Record<string, unknown>> }).rows : [];
+    const previous = fs.existsSync(outFile)
+      ? (JSON.parse(fs.readFileSync(outFile, 'utf8')) as { rows: Array<Record<string, unknown>> }).rows : [];
     return previous.find((r) => r.width === width && r.size === size);
   };
   const kept = (width: number, size: number, part: string) =>
@@ -259,9 +260,8 @@ async function parent(): Promise<void> {
     peak: { ...peak, measuredGflops: measuredPeak, measuredGflopsPerCore: measuredPeakPerCore, theoreticalGflops: theoreticalPeak },
     rows,
   };
-  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
-  console.log('\nwrote bench/results/train.json');
+  fs.writeFileSync(outFile, JSON.stringify(out, null, 2) + '\n');
+  console.log(`wrote ${outFile}`);
 }
 
 if (args[0] === '--child') {
