@@ -19,8 +19,12 @@ const ROWS: Array<{ name: string; change: string; against?: string }> = [
   { name: 'shipped-before', change: 'the model shipped before (smooth L1, x1.0/128, 40 epochs, jitter +-10 % zoom / +-5 % shift); its epoch 39 of 40 was picked on these faces' },
   { name: 'cheap-gap', change: 'head ablation at x0.5/96, 40 epochs: global average pooling (the default head)' },
   { name: 'cheap-multiscale', change: 'the same with the multiscale head', against: 'cheap-gap' },
-  { name: 'long-300w', change: '150 epochs, 3 warm-up, cosine; jitter covering the detector (zoom 0.75-1.15, shift +-8 %)', against: 'shipped-before' },
-  { name: 'long-300w-ytf', change: '+ YouTube Faces frames at weight 0.5, 75 epochs (the same training time)', against: 'long-300w' },
+  {
+    name: 'long-300w',
+    change: '130 epochs (3 warm-up, cosine; the first 26 ran with the schedule of 150, see above), jitter covering the detector (zoom 0.75-1.15, shift +-8 %); shipped now',
+    against: 'shipped-before',
+  },
+  { name: 'long-300w-ytf', change: '+ the YouTube Faces frames at weight 0.5, 65 epochs (the same number of samples)', against: 'long-300w' },
 ];
 
 interface Summary {
