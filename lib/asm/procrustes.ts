@@ -56,6 +56,20 @@ function centroidSize(s: ArrayLike<number>, L: number, o: number): number {
   return Math.sqrt(ss);
 }
 
+/** The first L points of `shape` moved to centroid (cx, cy) and scaled to centroid size `size`, into `out` (may alias). */
+function placeAt(shape: ArrayLike<number>, L: number, size: number, cx: number, cy: number, out: Float64Array): void {
+  const s = centroidSize(shape, L, 0) || 1;
+  let mx = 0, my = 0;
+  for (let i = 0; i < L; i++) {
+    mx += shape[2 * i] / L;
+    my += shape[2 * i + 1] / L;
+  }
+  for (let i = 0; i < L; i++) {
+    out[2 * i] = ((shape[2 * i] - mx) * size) / s + cx;
+    out[2 * i + 1] = ((shape[2 * i + 1] - my) * size) / s + cy;
+  }
+}
+
 /**
  * Generalised Procrustes analysis: every shape aligned to a common mean, which is re-estimated
  * until it stops moving. The mean keeps the first shape's orientation, the shapes' average
@@ -76,16 +90,7 @@ export function alignShapes(shapes: ArrayLike<number>, L: number, iterations = 2
   }
   // The reference frame: the first shape, centred on the average centroid, at the average size.
   const frame = new Float64Array(D);
-  const s0 = centroidSize(shapes, L, 0) || 1;
-  let mx = 0, my = 0;
-  for (let i = 0; i < L; i++) {
-    mx += shapes[2 * i] / L;
-    my += shapes[2 * i + 1] / L;
-  }
-  for (let i = 0; i < L; i++) {
-    frame[2 * i] = ((shapes[2 * i] - mx) * size) / s0 + cx;
-    frame[2 * i + 1] = ((shapes[2 * i + 1] - my) * size) / s0 + cy;
-  }
+  placeAt(shapes, L, size, cx, cy, frame);
   let mean = frame.slice();
   for (let it = 0; it < iterations; it++) {
     for (let r = 0; r < n; r++) applySimilarity(fitSimilarity(shapes, mean, L, r * D, 0), shapes, L, aligned, r * D, r * D);
@@ -93,16 +98,7 @@ export function alignShapes(shapes: ArrayLike<number>, L: number, iterations = 2
     for (let r = 0; r < n; r++) for (let j = 0; j < D; j++) next[j] += aligned[r * D + j] / n;
     // Pin the new mean's pose and size to the frame, or GPA drifts (it only fixes shapes up to a similarity).
     applySimilarity(fitSimilarity(next, frame, L), next, L, next);
-    const cs = centroidSize(next, L, 0) || 1;
-    let nx = 0, ny = 0;
-    for (let i = 0; i < L; i++) {
-      nx += next[2 * i] / L;
-      ny += next[2 * i + 1] / L;
-    }
-    for (let i = 0; i < L; i++) {
-      next[2 * i] = ((next[2 * i] - nx) * size) / cs + cx;
-      next[2 * i + 1] = ((next[2 * i + 1] - ny) * size) / cs + cy;
-    }
+    placeAt(next, L, size, cx, cy, next);
     let moved = 0;
     for (let j = 0; j < D; j++) moved = Math.max(moved, Math.abs(next[j] - mean[j]));
     mean = next;

@@ -42,25 +42,23 @@ export function mirrorShapes(shapes: Float32Array, perm: readonly number[]): Flo
  * `p` onto `q` (each 2L values), relative to q's spread. 0 when q is a similarity image of p.
  */
 export function similarityResidual(p: ArrayLike<number>, q: ArrayLike<number>, L: number, po = 0, qo = 0): number {
-  let pmx = 0, pmy = 0, qmx = 0, qmy = 0;
+  const T = fitSimilarity(p, q, L, po, qo);
+  const mapped = new Float64Array(2 * L);
+  applySimilarity(T, p, L, mapped, po, 0);
+  let qmx = 0, qmy = 0;
   for (let i = 0; i < L; i++) {
-    pmx += p[po + 2 * i]; pmy += p[po + 2 * i + 1];
-    qmx += q[qo + 2 * i]; qmy += q[qo + 2 * i + 1];
+    qmx += q[qo + 2 * i] / L;
+    qmy += q[qo + 2 * i + 1] / L;
   }
-  pmx /= L; pmy /= L; qmx /= L; qmy /= L;
-  // Complex least squares: q ~ a p with a = sum(conj(p) q) / sum |p|^2.
-  let pp = 0, qq = 0, re = 0, im = 0;
+  let qq = 0, res = 0;
   for (let i = 0; i < L; i++) {
-    const px = p[po + 2 * i] - pmx, py = p[po + 2 * i + 1] - pmy;
-    const qx = q[qo + 2 * i] - qmx, qy = q[qo + 2 * i + 1] - qmy;
-    pp += px * px + py * py;
-    qq += qx * qx + qy * qy;
-    re += px * qx + py * qy;
-    im += px * qy - py * qx;
+    const qx = q[qo + 2 * i], qy = q[qo + 2 * i + 1];
+    qq += (qx - qmx) ** 2 + (qy - qmy) ** 2;
+    res += (qx - mapped[2 * i]) ** 2 + (qy - mapped[2 * i + 1]) ** 2;
   }
   if (qq === 0) return 0;
-  if (pp === 0) return 1;
-  return Math.max(0, qq - (re * re + im * im) / pp) / qq;
+  // A degenerate p maps to q's centroid: the residual is all of q's spread.
+  return Math.max(0, res) / qq;
 }
 
 export class PhiLookup implements PhiSource {
