@@ -29,6 +29,7 @@ settings() {
     cheap-multiscale) echo --loss smoothl1 --width 0.5 --input-size 96 --epochs 40 --head multiscale ;;
     long-300w) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-ytf) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-65}" --warmup 2 --head gap "${JITTER[@]}" --extra-data "$EXTRA@0.5" ;;
+    long-300w-scale100) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" --loss-scale 100 ;;
     *) echo "unknown run '$1' (see: $0 list)" >&2; return 2 ;;
   esac
 }
@@ -52,7 +53,7 @@ evaluate() {
 
 case "${1:-}" in
   list)
-    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf; do echo "$n: $(settings "$n")"; done ;;
+    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100; do echo "$n: $(settings "$n")"; done ;;
   eval)
     evaluate "$2" ;;
   ""|-h|--help)
