@@ -226,12 +226,13 @@ export async function loadDataset(pathOrSpec: string | DatasetSpec, options?: Lo
     if (!e.record) continue;
     const n = e.record.landmarks.length / 2;
     if (L === undefined) L = n;
+    // A face whose points span no area has no crop: caught here so --skip-bad can drop it.
+    const notAFace = n === L ? degenerate(e.record.landmarks) : null;
     if (n !== L) {
       e.error = new ParseError(e.file, e.line, `expected ${L} points (as the first face), got ${n}`);
       e.record = undefined;
-    } else if (degenerate(e.record.landmarks)) {
-      // A face whose points span no area has no crop: caught here so --skip-bad can drop it.
-      e.error = new ParseError(e.file, e.line, degenerate(e.record.landmarks)!);
+    } else if (notAFace) {
+      e.error = new ParseError(e.file, e.line, notAFace);
       e.record = undefined;
     } else if (seen.has(e.record.id)) {
       e.error = new ParseError(e.file, e.line, `duplicate id ${JSON.stringify(e.record.id)}`);

@@ -98,14 +98,17 @@ function runPaths(out: string): Paths {
   return { latest: path.join(out, 'checkpoints', 'latest'), best: path.join(out, 'checkpoints', 'best'), log: path.join(out, 'log.jsonl') };
 }
 
-/** Lines of log.jsonl, without a last line torn by a kill mid-append. */
-function readLogLines(file: string): string[] {
-  let text: string;
+/** The text of log.jsonl, '' when there is none. */
+function readLogText(file: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch {
-    return [];
+    return '';
   }
+}
+
+/** Lines of log.jsonl's text, without a last line torn by a kill mid-append. */
+function logLines(text: string): string[] {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   if (lines.length > 0 && parseLine(lines[lines.length - 1]) === null) lines.pop();
   return lines;
@@ -118,10 +121,6 @@ function parseLine(line: string): { epoch: number } | null {
   } catch {
     return null;
   }
-}
-
-function logEpochs(file: string): number {
-  return readLogLines(file).length;
 }
 
 function appendLog(file: string, log: EpochLog): void {
@@ -138,8 +137,8 @@ function appendLog(file: string, log: EpochLog): void {
  * appends the checkpoint's own epoch line when a kill came between the checkpoint and the append.
  */
 function reconcileLog(file: string, state: TrainState): void {
-  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const kept = readLogLines(file).filter((l) => (parseLine(l)?.epoch ?? 0) <= state.epoch);
+  const before = readLogText(file);
+  const kept = logLines(before).filter((l) => (parseLine(l)?.epoch ?? 0) <= state.epoch);
   const lastEpoch = kept.length > 0 ? (parseLine(kept[kept.length - 1])?.epoch ?? 0) : 0;
   if (lastEpoch < state.epoch && state.lastLog && state.lastLog.epoch === state.epoch) kept.push(JSON.stringify(state.lastLog));
   const after = kept.map((l) => l + '\n').join('');
@@ -299,13 +298,15 @@ async function run(
     recoverCheckpoint(paths.latest);
     recoverCheckpoint(paths.best);
   }
-  if (config.resume && checkpointPath(paths.latest) === null && logEpochs(paths.log) > 0) {
+  const resumable = config.resume && checkpointPath(paths.latest) !== null;
+  const loggedEpochs = config.resume && !resumable ? logLines(readLogText(paths.log)).length : 0;
+  if (loggedEpochs > 0) {
     throw new IoError(
-      `${paths.latest}: no complete checkpoint to resume from, but ${paths.log} records ${logEpochs(paths.log)} epochs; ` +
+      `${paths.latest}: no complete checkpoint to resume from, but ${paths.log} records ${loggedEpochs} epochs; ` +
         `look for copies in ${path.dirname(paths.latest)}, or start over with --force (deletes the log)`,
     );
   }
-  if (config.resume && checkpointPath(paths.latest) !== null) {
+  if (resumable) {
     const ck = await loadCheckpoint(paths.latest, optimizer);
     for (const k of RESUME_INVARIANT) {
       // Checkpoints written before a field existed were trained with its default.
