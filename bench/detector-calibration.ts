@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodeImage } from '../lib/data/image';
 import { readPts } from '../lib/data/pts';
-import { DETECTOR_CALIBRATION, detectFaces } from '../lib/onnx/detect';
+import { DETECTOR_CALIBRATION, detectFaces, matchDetection } from '../lib/onnx/detect';
 
 const MARGIN = 0.15; // the crop margin of training and the shipped model
 
@@ -55,18 +55,15 @@ async function main(): Promise<void> {
     const ys = pts.filter((_, k) => k % 2 === 1);
     const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
     const faces = await detectFaces(await decodeImage(imgFile), { minConfidence: 0.3 });
-    // The detection whose centre lies inside the landmark box and is closest to its centre.
-    const cx = (x0 + x1) / 2;
-    const cy = (y0 + y1) / 2;
-    const hit = faces
-      .map((f) => f.detectorBox)
-      .filter(([x, y, w, h]) => x + w / 2 > x0 && x + w / 2 < x1 && y + h / 2 > y0 && y + h / 2 < y1)
-      .sort((a, b) => Math.hypot(a[0] + a[2] / 2 - cx, a[1] + a[3] / 2 - cy) - Math.hypot(b[0] + b[2] / 2 - cx, b[1] + b[3] / 2 - cy))[0];
+    // The same face-matching rule as 'acr eval --boxes detector'.
+    const hit = matchDetection(faces, pts);
     if (!hit) {
       missed++;
       continue;
     }
-    const [x, y, w, h] = hit;
+    const cx = (x0 + x1) / 2;
+    const cy = (y0 + y1) / 2;
+    const [x, y, w, h] = hit.detectorBox;
     dxs.push((cx - (x + w / 2)) / w);
     dys.push((cy - (y + h / 2)) / h);
     sides.push(Math.max(x1 - x0, y1 - y0) / w);
