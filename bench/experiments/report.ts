@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/experiments/report.ts      (or bench/experiments/run.sh report)
  */
+import { BEGIN as COMPARE_BEGIN, END as COMPARE_END } from '../compare/report';
 import { BEGIN as RECIPE_BEGIN, END as RECIPE_END } from '../recipe/report';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -394,10 +395,11 @@ async function main(): Promise<void> {
     'CPU only (native kernels, no GPU). The machine was shared with other jobs while these runs trained.');
   md.push('');
 
-  // Keep the accuracy recipe's block (bench/recipe/report.ts) after the title.
+  // Keep the blocks of the comparison (bench/compare/report.ts) and the recipe (bench/recipe/report.ts) after the title.
   const previous = fs.existsSync(path.join(DOCS, 'results.md')) ? fs.readFileSync(path.join(DOCS, 'results.md'), 'utf8') : '';
-  const recipe = previous.includes(RECIPE_BEGIN) && previous.includes(RECIPE_END) ? RECIPE_BEGIN + previous.split(RECIPE_BEGIN)[1].split(RECIPE_END)[0] + RECIPE_END : null;
-  if (recipe) md.splice(1, 0, '', recipe);
+  const block = (b: string, e: string) => (previous.includes(b) && previous.includes(e) ? b + previous.split(b)[1].split(e)[0] + e : null);
+  const kept = [block(COMPARE_BEGIN, COMPARE_END), block(RECIPE_BEGIN, RECIPE_END)].filter((x): x is string => x !== null);
+  md.splice(1, 0, ...kept.flatMap((k) => ['', k]));
   fs.writeFileSync(path.join(DOCS, 'results.md'), relativePaths(md.join('\n')));
 
   // The README's summary: evaluated rows and peers, between its results markers.
