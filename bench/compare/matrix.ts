@@ -4,6 +4,7 @@
  * differ only in the loss (an "arm") and the seed of initialisation, order, augmentation and dropout.
  */
 import type { LossName, PhiSourceName } from '../../lib/train/config';
+import { withinTwoSe } from './stats';
 
 /** `acr train` flags shared by every row: the accuracy recipe at the cheap size (x0.5 at 96 px). */
 export const SETTING = Object.freeze({
@@ -96,19 +97,6 @@ export function allRows(nme: (name: string) => number | null): Row[] {
   }
   for (const s of EXTRA_SEEDS) for (const a of ARMS) if (extra.has(a.arm)) rows.push(rowOf(byArm.get(a.arm)!, s));
   return rows;
-}
-
-export function meanSd(xs: readonly number[]): { mean: number; sd: number } {
-  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)) : NaN;
-  return { mean, sd };
-}
-
-/** |mean(a) - mean(b)| < 2 standard errors of that difference (Welch). */
-export function withinTwoSe(a: readonly number[], b: readonly number[]): boolean {
-  const ma = meanSd(a), mb = meanSd(b);
-  const se = Math.sqrt(ma.sd ** 2 / a.length + mb.sd ** 2 / b.length);
-  return Math.abs(ma.mean - mb.mean) < 2 * se;
 }
 
 /** `acr train` arguments of a row (the run folder, threads and --resume are added by the runner). */

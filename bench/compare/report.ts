@@ -13,7 +13,8 @@ import { fitAsm } from '../../lib/asm';
 import { loadDataset, splitByIds } from '../../lib/data';
 import { cedPng, cedSvg, hardestIndices, smoothFaceDistance, yawProxy } from '../../lib/eval';
 import { cropTargets } from '../../lib/train/folder-data';
-import { ARMS, BASE_SEEDS, DECIDING_PAIRS, L1_TYPE, SETTING, allRows, meanSd, type Arm } from './matrix';
+import { ARMS, BASE_SEEDS, DECIDING_PAIRS, L1_TYPE, SETTING, allRows, type Arm } from './matrix';
+import { meanSd, ratioCi } from './stats';
 import { RESULTS, finishedNme } from './run';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -41,28 +42,6 @@ function readRow(name: string, seed: number): Done | null {
   const log = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; timeS: number; valTimeS: number });
   const minutes = log.reduce((s, e) => s + e.timeS + e.valTimeS, 0) / 60;
   return { name, seed, summary: readJson<Summary>(path.join(dir, 'summary.json')), perFace, minutes, epochs: log[log.length - 1].epoch };
-}
-
-/** Two-sided 97.5 % quantile of Student's t (df rounded down, the conservative side). */
-function t975(df: number): number {
-  const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
-  const k = Math.max(1, Math.floor(df));
-  return k <= table.length ? table[k - 1] : k <= 30 ? 2.042 : k <= 60 ? 2.0 : 1.96;
-}
-
-/**
- * Ratio of means a / b with a 95 % interval: delta method on log(mean), Welch-Satterthwaite degrees
- * of freedom (seeds are the independent samples; faces within a run are not).
- */
-export function ratioCi(a: readonly number[], b: readonly number[]): { r: number; lo: number; hi: number } | null {
-  if (a.length < 2 || b.length < 2) return null;
-  const A = meanSd(a), B = meanSd(b);
-  const va = A.sd ** 2 / (a.length * A.mean ** 2), vb = B.sd ** 2 / (b.length * B.mean ** 2);
-  const se = Math.sqrt(va + vb);
-  const df = (va + vb) ** 2 / ((va * va) / (a.length - 1) + (vb * vb) / (b.length - 1) || 1e-300);
-  const r = A.mean / B.mean;
-  const h = t975(Number.isFinite(df) ? df : a.length + b.length - 2) * se;
-  return { r, lo: r * Math.exp(-h), hi: r * Math.exp(h) };
 }
 
 const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
