@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { decodeImage, preprocessFaceSync, type RawImage } from '../lib/data/image';
+import { decodeImage, landmarkBox, preprocessFaceSync, type RawImage } from '../lib/data/image';
 import { readPts } from '../lib/data/pts';
 import type { Box } from '../lib/data/types';
 import { toOnnx } from '../lib/onnx/export';
@@ -108,6 +108,25 @@ t.test('predictBatch equals single predictions', async (t) => {
     const single = await p.predict(raw, { box: boxes[i], flip: false });
     t.ok(maxDiff(batch[i].landmarks, single.landmarks) < 1e-3, `face ${i}: batch = single`);
     t.ok(maxDiff(batch[i].landmarks, toPixels(reference(boxes[i]), boxes[i])) < 1e-3, `face ${i}: = tfjs reference`);
+  }
+  await p.dispose();
+});
+
+t.test('refine: each round re-crops on the box of the previous landmarks', async (t) => {
+  const p = await Predictor.load(bytes);
+  const box: Box = [40, 30, 70, 60];
+  const first = await p.predict(raw, { box, flip: false });
+  const round1 = await p.predict(raw, { box: landmarkBox(first.landmarks), flip: false });
+  const round2 = await p.predict(raw, { box: landmarkBox(round1.landmarks), flip: false });
+  const refined = await p.predict(raw, { box, flip: false, refine: 2 });
+  t.ok(maxDiff(refined.landmarks, round2.landmarks) < 1e-4, 'refine 2 = two manual re-crops');
+  t.same(refined.box, box, 'the box reported is the one given');
+  t.ok(maxDiff(refined.transform, round2.transform) < 1e-6, 'the transform is the last crop\'s');
+  t.ok(maxDiff((await p.predict(raw, { box, flip: false, refine: 0 })).landmarks, first.landmarks) < 1e-6, 'refine 0 = one pass');
+  const batch = await p.predictBatch([{ image: raw, box }, { image: raw, box: [0, 0, 50, 50] }], { flip: false, refine: 2 });
+  t.ok(maxDiff(batch[0].landmarks, round2.landmarks) < 1e-4, 'batch = single');
+  for (const bad of [-1, 1.5, 11, '1']) {
+    await t.rejects(p.predict(raw, { box, refine: bad as number }), { code: /ERR_/, message: /options\.refine/ }, `refine ${String(bad)}`);
   }
   await p.dispose();
 });

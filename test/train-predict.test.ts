@@ -1,9 +1,9 @@
 import * as path from 'path';
 import t from 'tap';
 import * as tf from '@tensorflow/tfjs';
-import { FLIP_68, cropTransform, invertAffine, landmarksToSource, preprocessFace, type FaceRecord } from '../lib/data';
+import { FLIP_68, cropTransform, invertAffine, landmarkBox, landmarksToSource, preprocessFace, type FaceRecord } from '../lib/data';
 import { tinyCnn } from '../lib/model';
-import { predictRecords } from '../lib/train/predict';
+import { predictRecords, predictRefined } from '../lib/train/predict';
 import { ringLandmarks, tempDir, texture, writeImage } from './helpers/data-fixtures';
 
 t.test('predictRecords flip: the mean of the crop and the mirrored crop mapped back (reference built by hand)', async (t) => {
@@ -51,4 +51,28 @@ t.test('predictRecords flip: the mean of the crop and the mirrored crop mapped b
   t.ok(worst < 1e-3, `flip-averaged landmarks match the hand-built reference (max diff ${worst} px)`);
   t.ok(moved > 1e-2, `and differ from the plain prediction (${moved} px)`);
   await t.rejects(predictRecords(model, recs, { flipPermutation: [0, 1] }), { code: 'ERR_ARG', message: /flipPermutation: expected 68 indices/ });
+});
+
+t.test('predictRefined: each round predicts again on the box of the previous landmarks', async (t) => {
+  await tf.setBackend('cpu');
+  const dir = tempDir(t);
+  const recs: FaceRecord[] = [];
+  for (let i = 0; i < 3; i++) {
+    const file = path.join(dir, `r${i}.png`);
+    await writeImage(file, texture(50, 44, i + 7));
+    recs.push({ id: `r${i}`, imagePath: file, landmarks: ringLandmarks(68, 25, 22, 13, 11 + i) });
+  }
+  const model = tinyCnn({ inputSize: 24, numLandmarks: 68, seed: 5 });
+  const dense = model.layers[model.layers.length - 1];
+  dense.setWeights(dense.getWeights().map((w, i) => tf.randomUniform(w.shape, -0.5, 0.5, 'float32', 20 + i)));
+  const first = await predictRecords(model, recs);
+  const moved = recs.map((r, i) => ({ ...r, box: landmarkBox(first.landmarks.subarray(i * 136, (i + 1) * 136)) }));
+  const byHand = await predictRecords(model, moved);
+  const refined = await predictRefined(model, recs, 1);
+  t.same(refined.indices, [0, 1, 2]);
+  let diff = 0;
+  for (let k = 0; k < byHand.landmarks.length; k++) diff = Math.max(diff, Math.abs(byHand.landmarks[k] - refined.landmarks[k]));
+  t.ok(diff < 1e-4, `refine 1 = a hand-made second crop (max diff ${diff} px)`);
+  t.same(Array.from((await predictRefined(model, recs, 0)).landmarks), Array.from(first.landmarks), 'refine 0 = one pass');
+  await t.rejects(predictRefined(model, recs, -1), { code: 'ERR_RANGE', message: /rounds: expected an integer in \[0, 10\]/ });
 });

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../tfjs/io';
 import { loadModel } from '../tfjs/io';
 import { checkpointPath } from '../train/checkpoint';
 import type { TrainConfig } from '../train/config';
-import { predictRecords } from '../train/predict';
+import { predictRefined } from '../train/predict';
 import { parseOptions, usageText, type OptionTable } from './args';
 import type { Command } from './main';
 
@@ -24,6 +24,7 @@ const OPTIONS: OptionTable = {
     help: "Face boxes: the landmarks' own (gt), the optional face detector's as Predictor uses them (detector; also written to OUT/boxes.json), or a boxes.json of an earlier run (the same detections, no detector run)",
     defaultText: 'gt',
   },
+  refine: { kind: 'integer', arg: 'N', help: "Rounds of re-placing each crop on the box of its own predicted landmarks and predicting again (as Predictor's refine)", defaultText: '0' },
   'no-flip': { kind: 'boolean', help: 'No test-time flip (on by default, as in Predictor, where the landmark scheme has a flip table)' },
   data: { kind: 'string', arg: 'PATH', help: 'Dataset (default: the run\'s)' },
   split: { kind: 'string', help: 'Faces to evaluate', choices: ['val', 'train', 'all'], defaultText: 'val with --run, else all' },
@@ -175,7 +176,9 @@ export const command: Command = {
       ({ records, missed } = withBoxes(records, detected, boxes));
     }
     const flipPerm = v['no-flip'] ? undefined : flipPermutation(records[0].landmarks.length / 2);
-    const pred = await predictRecords(model, records, { margin, batchSize: (v['batch-size'] as number | undefined) ?? 32, onBadData: onBad, ...(flipPerm ? { flipPermutation: flipPerm } : {}) });
+    const refine = (v.refine as number | undefined) ?? 0;
+    if (!Number.isInteger(refine) || refine < 0 || refine > 10) throw new ArgumentError(`--refine: expected a count of rounds in 0..10, got ${refine}`);
+    const pred = await predictRefined(model, records, refine, { margin, batchSize: (v['batch-size'] as number | undefined) ?? 32, onBadData: onBad, ...(flipPerm ? { flipPermutation: flipPerm } : {}) });
     const evaluated = pred.indices.map((i) => records[i]);
     const name = (v.name as string | undefined) ?? path.basename(path.resolve(run ?? modelDir));
     const report = await writeEvaluationReport(out, evaluated, pred.landmarks, {
@@ -192,6 +195,7 @@ export const command: Command = {
         inputSize: model.inputs[0].shape[1],
         boxes,
         flip: flipPerm !== undefined,
+        refine,
         ...(limit > 0 ? { limit } : {}),
         ...(detected ? { detectorMissed: missed.length, detectorMissedIds: missed } : {}),
       },

@@ -16,6 +16,7 @@ const OPTIONS: OptionTable = {
   json: { kind: 'boolean', help: 'Print JSON: { image, model, faces: [{ box, score?, landmarks: [[x, y], ...] }] }' },
   flip: { kind: 'boolean', help: 'Demand test-time flip (on by default when the model has a flip permutation; an error when it has none)' },
   'no-flip': { kind: 'boolean', help: 'No test-time flip averaging (half the network time)' },
+  refine: { kind: 'integer', arg: 'N', help: 'Rounds of re-cropping on the box of the predicted landmarks (helps with detector boxes; 1 + N times the network time)', defaultText: '0' },
   'min-confidence': { kind: 'number', arg: 'X', help: 'Without --box: the detector\'s minimum score in (0, 1]', defaultText: '0.5' },
 };
 
@@ -48,9 +49,11 @@ async function run(argv: string[]): Promise<number> {
     if (values.flip && values['no-flip']) throw new ArgumentError('--flip and --no-flip: choose one');
     // Default (undefined): flip averaging when the model has a flip permutation.
     const flip = values.flip ? true : values['no-flip'] ? false : undefined;
+    const refine = values.refine as number | undefined;
+    if (refine !== undefined && !(refine >= 0 && refine <= 10)) throw new ArgumentError(`--refine: expected a count of rounds in 0..10, got ${refine}`);
     let faces: FacePrediction[];
     if (box) {
-      faces = [await predictor.predict(image, { box, flip })];
+      faces = [await predictor.predict(image, { box, flip, refine })];
     } else {
       // The detector runs on tfjs: without this its banner about tfjs-node lands on stderr.
       (await import('@tensorflow/tfjs')).enableProdMode();
@@ -62,7 +65,7 @@ async function run(argv: string[]): Promise<number> {
         else console.error(`acr predict: ${file}: no face found (detector score >= ${minConfidence}); pass its box with --box x,y,w,h or lower --min-confidence`);
         return NO_FACE;
       }
-      faces = await predictor.predictBatch(found.map((f) => ({ image: raw, box: f.box })), { flip });
+      faces = await predictor.predictBatch(found.map((f) => ({ image: raw, box: f.box })), { flip, refine });
       faces.forEach((f, i) => (f.score = found[i].score));
     }
     if (outFile !== undefined) await writeOverlay(image, faces, outFile);

@@ -137,6 +137,21 @@ export interface CropOptions {
   margin?: number;
 }
 
+/** [x, y, width, height] of the landmarks' bounding box: the box training crops are placed on. */
+export function landmarkBox(lm: ArrayLike<number>, name = 'landmarks'): Box {
+  if (!(lm.length >= 2) || lm.length % 2 !== 0) throw new ShapeError(`${name}: expected 2L values with L >= 1, got ${lm.length}`);
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (let k = 0; k < lm.length; k += 2) {
+    const x = lm[k], y = lm[k + 1];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new ArgumentError(`${name}: non-finite value at point ${k / 2}`);
+    if (x < minX) minX = x;
+    if (x > maxX) maxX = x;
+    if (y < minY) minY = y;
+    if (y > maxY) maxY = y;
+  }
+  return [minX, minY, maxX - minX, maxY - minY];
+}
+
 /** The square crop region in source pixels: centre and side. */
 export function cropRegion(o: CropOptions): { cx: number; cy: number; side: number } {
   const margin = nonNegativeNumber('options.margin', o.margin ?? DEFAULT_MARGIN);
@@ -147,18 +162,7 @@ export function cropRegion(o: CropOptions): { cx: number; cy: number; side: numb
     }
     [x0, y0, w, h] = o.box;
   } else if (o.landmarks !== undefined) {
-    const lm = o.landmarks;
-    if (!(lm.length >= 2) || lm.length % 2 !== 0) throw new ShapeError(`options.landmarks: expected 2L values with L >= 1, got ${lm.length}`);
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (let k = 0; k < lm.length; k += 2) {
-      const x = lm[k], y = lm[k + 1];
-      if (!Number.isFinite(x) || !Number.isFinite(y)) throw new ArgumentError(`options.landmarks: non-finite value at point ${k / 2}`);
-      if (x < minX) minX = x;
-      if (x > maxX) maxX = x;
-      if (y < minY) minY = y;
-      if (y > maxY) maxY = y;
-    }
-    [x0, y0, w, h] = [minX, minY, maxX - minX, maxY - minY];
+    [x0, y0, w, h] = landmarkBox(o.landmarks, 'options.landmarks');
   } else {
     throw new ArgumentError('options: a face box or landmarks is needed to place the crop');
   }

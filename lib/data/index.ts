@@ -24,6 +24,7 @@ export {
   preprocessFaceSync,
   cropRegion,
   cropTransform,
+  landmarkBox,
   warpAffine,
   normalisePixels,
   applyAffine,

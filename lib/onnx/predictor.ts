@@ -9,6 +9,7 @@ import {
   type Affine,
   decodeImage,
   type ImageInput,
+  landmarkBox,
   landmarksToSource,
   preprocessFaceSync,
   type RawImage,
@@ -38,7 +39,18 @@ export interface PredictOptions {
    * twice the network cost; true demands it (an error without a permutation), false turns it off.
    */
   flip?: boolean;
+  /**
+   * Rounds of re-placing the crop on the box of the predicted landmarks and predicting again
+   * (default 0). Training places crops on the landmarks' box; a detector's box sits elsewhere, and
+   * each round moves the crop to where training put it: on held-out 300-W faces with the package's
+   * detector, 2 rounds took NME 4.62 -> 4.53 % and FR 1.0 -> 0.5 % (docs/results.md), at 1 + N
+   * times the network cost.
+   */
+  refine?: number;
 }
+
+/** Options of a batch: those of `predict` that apply to every item. */
+export type BatchOptions = Pick<PredictOptions, 'flip' | 'refine'>;
 
 /** A path, an encoded image (JPEG, PNG, ...) or raw 8-bit RGB pixels ({ data, width, height }). */
 export type PredictImage = ImageInput | { data: Uint8Array; width: number; height: number };
@@ -216,46 +228,68 @@ export class Predictor {
   /** Landmarks of one face. */
   async predict(image: PredictImage, options?: PredictOptions): Promise<FacePrediction> {
     const opts = optionsObject<PredictOptions>('options', options);
-    const [res] = await this.predictBatch([{ image, box: opts.box }], { flip: opts.flip });
+    const [res] = await this.predictBatch([{ image, box: opts.box }], { flip: opts.flip, refine: opts.refine });
     return res;
   }
 
   /** Landmarks of many faces in one network run (one image can appear in several items). */
-  async predictBatch(items: PredictItem[], options?: { flip?: boolean }): Promise<FacePrediction[]> {
+  async predictBatch(items: PredictItem[], options?: BatchOptions): Promise<FacePrediction[]> {
     if (this.disposed) throw new ArgumentError(`Predictor (${this.source}): used after dispose(); load the model again with Predictor.load`);
     if (!Array.isArray(items) || items.length === 0) {
       throw new ArgumentError(`items: expected a non-empty array of { image, box }, got ${describe(items)}`);
     }
-    const asked = optionsObject<{ flip?: boolean }>('options', options).flip;
-    if (asked !== undefined && typeof asked !== 'boolean') throw new ArgumentError(`options.flip: expected a boolean, got ${describe(asked)}`);
+    const opts = optionsObject<BatchOptions>('options', options);
+    if (opts.flip !== undefined && typeof opts.flip !== 'boolean') throw new ArgumentError(`options.flip: expected a boolean, got ${describe(opts.flip)}`);
+    const refine = opts.refine === undefined ? 0 : integer('options.refine', opts.refine, 0, 10);
     const perm = this.metadata.flipPermutation;
-    const flip = asked ?? perm.length > 0;
+    const flip = opts.flip ?? perm.length > 0;
     if (flip && perm.length === 0) {
       throw new UnsupportedError(`options.flip: the model ${this.source} has no flip permutation in its metadata`);
     }
-    const size = this.inputSize;
-    const per = size * size * 3;
-    const n = items.length;
-    const batch = new Float32Array((flip ? 2 * n : n) * per);
-    const crops: Array<{ box: Box; score?: number; transform: Affine; inverse: Affine }> = [];
-    for (let i = 0; i < n; i++) {
+    const faces: Array<{ raw: RawImage; box: Box; score?: number }> = [];
+    for (let i = 0; i < items.length; i++) {
       const item = items[i];
       if (!item || typeof item !== 'object') throw new ArgumentError(`items[${i}]: expected { image, box }, got ${describe(item)}`);
       const raw = await decodeImage(imageInput(item.image));
-      let score: number | undefined;
-      let box: Box;
       if (item.box === undefined) {
         const [best] = await detectFaces(raw);
         if (!best) throw new ValueRangeError(`items[${i}]: no face found in the image; pass its box ([x, y, width, height], --box x,y,w,h)`);
-        ({ box, score } = best);
+        faces.push({ raw, box: best.box, score: best.score });
       } else {
-        box = checkBox(item.box, raw, `items[${i}].box`);
+        faces.push({ raw, box: checkBox(item.box, raw, `items[${i}].box`) });
       }
-      const out = batch.subarray(i * per, (i + 1) * per);
-      const face = preprocessFaceSync(raw, { box, size, margin: this.metadata.cropMargin }, out);
-      if (flip) mirror(out, size, batch.subarray((n + i) * per, (n + i + 1) * per));
-      crops.push({ box, score, transform: face.transform, inverse: face.inverse });
     }
+    let res = await this.runFaces(faces, flip);
+    let boxes = faces.map((f) => f.box);
+    for (let k = 0; k < refine; k++) {
+      // A collapsed prediction (all points on a line) keeps its previous box.
+      boxes = res.map((r, i) => {
+        const b = landmarkBox(r.landmarks, `face ${i}'s predicted landmarks`);
+        return b[2] > 0 && b[3] > 0 ? b : boxes[i];
+      });
+      res = await this.runFaces(faces.map((f, i) => ({ raw: f.raw, box: boxes[i] })), flip);
+    }
+    // The box reported is the one the caller (or the detector) gave; the crop's own is in `transform`.
+    return res.map((r, i) => {
+      const out: FacePrediction = { ...r, box: faces[i].box };
+      if (faces[i].score !== undefined) out.score = faces[i].score;
+      return out;
+    });
+  }
+
+  /** One network run over the crops of `faces` (and their mirror images with `flip`). */
+  private async runFaces(faces: Array<{ raw: RawImage; box: Box }>, flip: boolean): Promise<FacePrediction[]> {
+    const size = this.inputSize;
+    const per = size * size * 3;
+    const n = faces.length;
+    const perm = this.metadata.flipPermutation;
+    const batch = new Float32Array((flip ? 2 * n : n) * per);
+    const crops = faces.map((f, i) => {
+      const out = batch.subarray(i * per, (i + 1) * per);
+      const face = preprocessFaceSync(f.raw, { box: f.box, size, margin: this.metadata.cropMargin }, out);
+      if (flip) mirror(out, size, batch.subarray((n + i) * per, (n + i + 1) * per));
+      return face;
+    });
     const y = await this.run(batch, flip ? 2 * n : n);
     const d = 2 * this.numLandmarks;
     return crops.map((c, i) => {
@@ -267,9 +301,7 @@ export class Predictor {
         const back = flipLandmarks(px, perm, size);
         for (let k = 0; k < d; k++) u[k] = 0.5 * (u[k] + (back[k] / size - 0.5));
       }
-      const res: FacePrediction = { landmarks: landmarksToSource(u, c.inverse, size), normalized: u, box: c.box, transform: c.transform };
-      if (c.score !== undefined) res.score = c.score;
-      return res;
+      return { landmarks: landmarksToSource(u, c.inverse, size), normalized: u, box: faces[i].box, transform: c.transform };
     });
   }
 

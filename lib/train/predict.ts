@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../errors';
-import { DataLoader, cropTransform, flipLandmarks, invertAffine, landmarksToSource, type FaceRecord } from '../data';
+import { DataLoader, cropTransform, flipLandmarks, invertAffine, landmarkBox, landmarksToSource, type FaceRecord } from '../data';
 import * as v from '../validate';
 
 export interface PredictOptions {
@@ -73,6 +73,27 @@ export async function predictRecords(model: tf.LayersModel, records: FaceRecord[
   const landmarks = new Float32Array(out.length * D);
   out.forEach((p, i) => landmarks.set(p, i * D));
   return { landmarks, indices };
+}
+
+/**
+ * Predicts, then re-places each crop on the box of its own predicted landmarks and predicts again,
+ * `rounds` times (as Predictor's `refine`): the crop then sits on the face as in training (box of the landmarks) wherever the
+ * first box came from (a face detector's, a tracker's). Returns the last round's predictions.
+ */
+export async function predictRefined(model: tf.LayersModel, records: FaceRecord[], rounds: number, options: PredictOptions = {}): Promise<Predictions> {
+  v.integer('rounds', rounds, 0, 10);
+  let pred = await predictRecords(model, records, options);
+  for (let k = 0; k < rounds && pred.indices.length > 0; k++) {
+    const D = records[0].landmarks.length;
+    // A collapsed prediction (all points on a line) keeps the box it had.
+    const moved = pred.indices.map((r, i) => {
+      const b = landmarkBox(pred.landmarks.subarray(i * D, (i + 1) * D), `face ${records[r].id}'s predicted landmarks`);
+      return b[2] > 0 && b[3] > 0 ? { ...records[r], box: b } : records[r];
+    });
+    const next = await predictRecords(model, moved, options);
+    pred = { landmarks: next.landmarks, indices: next.indices.map((i) => pred.indices[i]) };
+  }
+  return pred;
 }
 
 /**
