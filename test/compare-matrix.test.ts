@@ -17,6 +17,13 @@ t.test('comparison matrix: seed-major base rows, extra seeds only for close deci
   const extra = allRows(nme).slice(base.length).map((r) => r.name);
   t.same(extra, ['l2-s3', 'acr-s3', 'l2-s4', 'acr-s4'], 'seeds 3 and 4 of the close pair only');
 
+  // ACR no better than smooth L1 after the base seeds: its variants join, seeds 0-2.
+  const losing = (name: string) => (name.startsWith('smoothl1-') ? 4 : nme(name));
+  const withVariants = allRows(losing).slice(base.length).map((r) => r.name);
+  t.same(withVariants.slice(0, 6), ['acr-px-s0', 'acr-floor-s0', 'acr-px-s1', 'acr-floor-s1', 'acr-px-s2', 'acr-floor-s2']);
+  t.match(trainArgs(allRows(losing).find((r) => r.name === 'acr-px-s1')!).join(' '), /--seed 1 .*--acr-units pixels$/);
+  t.match(trainArgs(allRows(losing).find((r) => r.name === 'acr-floor-s0')!).join(' '), /--phi-floor 0\.5$/);
+
   const acr = base.find((r) => r.name === 'acr-shuffled-s1')!;
   const a = trainArgs(acr).join(' ');
   t.match(a, /--split-seed 0 --seed 1 /, 'one split for every seed');

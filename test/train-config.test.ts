@@ -27,6 +27,8 @@ t.test('defaults in one place; every field validated with its name', async (t) =
     [{ head: 'fpn' }, 'ERR_ARG', /config\.head: expected one of 'gap', 'multiscale'/],
     [{ arch: 'tiny', inputSize: 32, head: 'multiscale' }, 'ERR_ARG', /config\.head: 'multiscale' needs arch 'mobilenetv2'/],
     [{ lossScale: 0 }, 'ERR_RANGE', /config\.lossScale/],
+    [{ acrUnits: 'px' }, 'ERR_ARG', /config\.acrUnits: expected one of 'normalized', 'pixels'/],
+    [{ phiFloor: 1.5 }, 'ERR_RANGE', /config\.phiFloor: expected a value in \[0, 1\]/],
     [{ augScale: [1.1, 0.9] }, 'ERR_ARG', /config\.augScale: expected \[min, max\]/],
     [{ augScale: [0, 1] }, 'ERR_ARG', /config\.augScale/],
     [{ augShift: 0.6 }, 'ERR_RANGE', /config\.augShift/],

@@ -38,6 +38,8 @@ export interface Arm {
   label: string;
   lambda?: number;
   phiSource?: PhiSourceName;
+  acrUnits?: 'normalized' | 'pixels';
+  phiFloor?: number;
 }
 
 /** The losses compared. ACR is the paper's form (lambda 1, Phi per coordinate of the un-augmented face). */
@@ -50,6 +52,19 @@ export const ARMS: readonly Arm[] = Object.freeze([
   { arm: 'wing', loss: 'wing', label: 'Wing (w 10 px, eps 2 px)' },
   { arm: 'acr-aligned', loss: 'acr', label: 'ACR, Phi of the augmented face under a Procrustes-aligned ASM', lambda: 1, phiSource: 'aligned' },
 ]);
+
+/**
+ * Forms of ACR that keep its idea, run (seeds 0-2) only when the paper's form does not beat the
+ * best L1-type arm: on input-pixel errors, where the log bends and lambda matters, and with a
+ * Phi floor, so that no point is trained purely L2-like.
+ */
+export const VARIANTS: readonly Arm[] = Object.freeze([
+  { arm: 'acr-px', loss: 'acr', label: 'ACR on input-pixel errors (log past ~1 px), lambda 1', lambda: 1, phiSource: 'static', acrUnits: 'pixels' },
+  { arm: 'acr-floor', loss: 'acr', label: 'ACR with Phi >= 0.5 (every point at least |d|^1.5)', lambda: 1, phiSource: 'static', phiFloor: 0.5 },
+]);
+
+/** Every arm, base and variant. */
+export const ALL_ARMS: readonly Arm[] = Object.freeze([...ARMS, ...VARIANTS]);
 
 /** The L1-type arms ACR must beat to be worth its ASM. */
 export const L1_TYPE = Object.freeze(['smoothl1', 'l1', 'wing']);
@@ -81,21 +96,29 @@ export const DECIDING_PAIRS: ReadonlyArray<readonly [string, string]> = Object.f
 ]);
 
 /**
- * Every row: the base rows, then seeds 3 and 4 of both arms of each deciding pair whose means lie
- * within two standard errors of their difference once its base seeds are all scored. `nme(name)`
- * gives a finished row's NME, or null.
+ * Every row: the base rows; seeds 3 and 4 of both arms of each deciding pair whose means lie within
+ * two standard errors of their difference once its base seeds are all scored; and the ACR variants
+ * once ACR's base seeds score no better than the best L1-type arm's. `nme(name)` gives a finished
+ * row's NME, or null.
  */
 export function allRows(nme: (name: string) => number | null): Row[] {
   const rows = baseRows();
-  const byArm = new Map(ARMS.map((a) => [a.arm, a]));
+  const seeds = (arm: string): number[] | null => {
+    const xs = BASE_SEEDS.map((s) => nme(`${arm}-s${s}`));
+    return xs.some((x) => x === null) ? null : (xs as number[]);
+  };
   const extra = new Set<string>();
   for (const [a, b] of DECIDING_PAIRS) {
-    const xa = BASE_SEEDS.map((s) => nme(`${a}-s${s}`));
-    const xb = BASE_SEEDS.map((s) => nme(`${b}-s${s}`));
-    if ([...xa, ...xb].some((x) => x === null)) continue;
-    if (withinTwoSe(xa as number[], xb as number[])) [a, b].forEach((arm) => extra.add(arm));
+    const [xa, xb] = [seeds(a), seeds(b)];
+    if (xa && xb && withinTwoSe(xa, xb)) [a, b].forEach((arm) => extra.add(arm));
   }
-  for (const s of EXTRA_SEEDS) for (const a of ARMS) if (extra.has(a.arm)) rows.push(rowOf(byArm.get(a.arm)!, s));
+  const acr = seeds('acr');
+  const l1Type = L1_TYPE.map(seeds);
+  if (acr && l1Type.every((x) => x !== null)) {
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    if (mean(acr) >= Math.min(...(l1Type as number[][]).map(mean))) rows.push(...BASE_SEEDS.flatMap((s) => VARIANTS.map((v) => rowOf(v, s))));
+  }
+  for (const s of EXTRA_SEEDS) for (const a of ARMS) if (extra.has(a.arm)) rows.push(rowOf(a, s));
   return rows;
 }
 
@@ -110,5 +133,7 @@ export function trainArgs(r: Row, data: string = SETTING.data): string[] {
     '--loss-scale', String(S.lossScale), '--loss', r.loss,
   ];
   if (r.loss === 'acr') a.push('--lambda', String(r.lambda ?? 1), '--phi-source', r.phiSource ?? 'static');
+  if (r.acrUnits) a.push('--acr-units', r.acrUnits);
+  if (r.phiFloor !== undefined) a.push('--phi-floor', String(r.phiFloor));
   return a;
 }

@@ -13,7 +13,7 @@ import { fitAsm } from '../../lib/asm';
 import { loadDataset, splitByIds } from '../../lib/data';
 import { cedPng, cedSvg, hardestIndices, smoothFaceDistance, yawProxy } from '../../lib/eval';
 import { cropTargets } from '../../lib/train/folder-data';
-import { ARMS, BASE_SEEDS, DECIDING_PAIRS, L1_TYPE, SETTING, allRows, type Arm } from './matrix';
+import { ALL_ARMS, BASE_SEEDS, DECIDING_PAIRS, L1_TYPE, SETTING, VARIANTS, allRows, type Arm } from './matrix';
 import { meanSd, ratioCi } from './stats';
 import { RESULTS, finishedNme } from './run';
 
@@ -50,7 +50,7 @@ const ci = (c: { r: number; lo: number; hi: number } | null) => (c ? `${f(c.r, 3
 
 async function main(): Promise<void> {
   const rows = allRows(finishedNme);
-  const byArm = new Map<string, Done[]>(ARMS.map((a) => [a.arm, []]));
+  const byArm = new Map<string, Done[]>(ALL_ARMS.map((a) => [a.arm, []]));
   for (const r of rows) {
     const d = readRow(r.name, r.seed);
     if (d) byArm.get(r.arm)!.push(d);
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const metric = (d: Done, m: Metric): number =>
     m === 'nme' ? d.summary.nme : m === 'fr' ? d.summary.failureRate : m === 'auc' ? d.summary.auc : subset(d, m === 'sf' ? hardSf : hardYaw);
   const values = (arm: string, m: Metric) => byArm.get(arm)!.map((d) => metric(d, m));
-  const label = (arm: string) => ARMS.find((a) => a.arm === arm)!.label;
+  const label = (arm: string) => ALL_ARMS.find((a) => a.arm === arm)!.label;
   const n = (arm: string) => byArm.get(arm)!.length;
 
   // The verdict: each question with its ratio and interval; "not decided" while seeds are missing.
@@ -109,6 +109,9 @@ async function main(): Promise<void> {
   ask('Does ACR beat the shuffled-Phi control (is the ASM difficulty a signal)?', 'acr', 'acr-shuffled');
   for (const other of L1_TYPE) ask(`Does ACR beat ${label(other)}?`, 'acr', other);
   ask('Does the Procrustes-aligned Phi beat the static Phi?', 'acr-aligned', 'acr');
+  // The variants run only when the paper's form loses to the L1-type losses: each against the best of those.
+  const bestL1 = L1_TYPE.filter((a) => n(a) > 0).sort((a, b) => meanSd(values(a, 'nme')).mean - meanSd(values(b, 'nme')).mean)[0];
+  for (const v of VARIANTS) if (n(v.arm) > 0 && bestL1) ask(`Does ${v.label} beat ${label(bestL1)}, the best L1-type loss?`, v.arm, bestL1);
 
   const S = SETTING;
   const md: string[] = [BEGIN, '## Verdict: ACR against L2 and the L1-type losses (issue 11)', ''];
@@ -136,9 +139,10 @@ async function main(): Promise<void> {
     const { mean, sd } = meanSd(xs);
     return xs.length > 1 ? `${f(mean, d)} ± ${f(sd, d)}` : `${f(mean, d)}`;
   };
-  for (const a of ARMS as readonly Arm[]) {
+  for (const a of ALL_ARMS as readonly Arm[]) {
     const done = byArm.get(a.arm)!;
-    const seeds = done.length ? done.map((d) => d.seed).join(', ') : 'none yet';
+    const variant = VARIANTS.includes(a);
+    const seeds = done.length ? done.map((d) => d.seed).join(', ') : variant ? 'runs only if ACR does not beat the L1-type losses' : 'none yet';
     const mins = done.length ? `${f(meanSd(done.map((d) => d.minutes)).mean, 0)} min` : '–';
     const vsL2 = a.arm === 'l2' ? '–' : ci(ratioCi(values(a.arm, 'nme'), values('l2', 'nme')));
     const vsAcr = a.arm === 'acr' ? '–' : ci(ratioCi(values(a.arm, 'nme'), values('acr', 'nme')));
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
   if (closePairs.length) md.push('', `Seeds 3-4 were added for: ${closePairs.map(([a, b]) => `${a} vs ${b}`).join(', ')} (within two standard errors after 3 seeds).`);
 
   // CED per arm, the faces of all its seeds pooled.
-  const ced = ARMS.filter((a) => n(a.arm) > 0).map((a) => ({ name: `${a.arm} (${n(a.arm)} seeds)`, errors: byArm.get(a.arm)!.flatMap((d) => [...d.perFace.values()].map((x) => x / 100)) }));
+  const ced = ALL_ARMS.filter((a) => n(a.arm) > 0).map((a) => ({ name: `${a.arm} (${n(a.arm)} seeds)`, errors: byArm.get(a.arm)!.flatMap((d) => [...d.perFace.values()].map((x) => x / 100)) }));
   const opts = { title: `300-W validation (202 faces), last epoch, all seeds pooled: x${S.width}/${S.inputSize}, ${S.epochs} epochs` };
   fs.writeFileSync(path.join(ROOT, 'docs', 'compare-ced.svg'), cedSvg(ced, opts));
   fs.writeFileSync(path.join(ROOT, 'docs', 'compare-ced.png'), await cedPng(ced, opts));

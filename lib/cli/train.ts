@@ -14,6 +14,8 @@ const OPTIONS: OptionTable = {
   force: { kind: 'boolean', help: 'Start over in an OUT that already holds a run (deletes its checkpoints, log, eval and split)' },
   loss: { kind: 'string', help: 'Training loss', choices: LOSS_NAMES, defaultText: D.loss },
   lambda: { kind: 'number', arg: 'X', help: 'ACR lambda', defaultText: String(D.lambda) },
+  'acr-units': { kind: 'string', help: 'ACR errors in normalised crop coordinates (paper) or input pixels (the log acts past ~1 px)', choices: ['normalized', 'pixels'], defaultText: D.acrUnits },
+  'phi-floor': { kind: 'number', arg: 'F', help: 'ACR: raise Phi to at least F in [0, 1] (0: the paper\'s Phi)', defaultText: String(D.phiFloor) },
   'phi-mode': { kind: 'string', help: 'ACR Phi per coordinate (paper) or per landmark', choices: PHI_MODES, defaultText: D.phiMode },
   'phi-source': { kind: 'string', help: 'ACR Phi of the un-augmented face (static), of the augmented target under a Procrustes-aligned ASM (aligned), or shuffled (control)', choices: PHI_SOURCES, defaultText: D.phiSource },
   'loss-units': { kind: 'string', help: 'Units of the baseline losses (pixels: the papers\' defaults apply)', choices: ['pixels', 'normalized'], defaultText: D.lossUnits },
@@ -66,6 +68,8 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   set('out', 'out');
   set('loss', 'loss');
   set('lambda', 'lambda');
+  set('acrUnits', 'acr-units');
+  set('phiFloor', 'phi-floor');
   set('phiMode', 'phi-mode');
   set('phiSource', 'phi-source');
   set('lossUnits', 'loss-units');

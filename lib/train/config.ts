@@ -47,6 +47,14 @@ export interface TrainConfig {
   lossScale: number;
   /** ACR lambda (the weight of the log branch). */
   lambda: number;
+  /**
+   * Units of ACR's errors: 'normalized' crop coordinates as in the paper (|d| < ~0.1, where
+   * ln(1 + a^p) ~ a^p and lambda only rescales the loss), or 'pixels' of the network input (d and
+   * the threshold times inputSize: the log bends for errors past ~1 px, so lambda matters).
+   */
+  acrUnits: 'normalized' | 'pixels';
+  /** ACR: Phi raised to at least this value (0: the paper's Phi), so no point is treated as purely L2-like. */
+  phiFloor: number;
   /** ACR Phi per coordinate (the paper) or per landmark. */
   phiMode: PhiMode;
   /**
@@ -128,6 +136,8 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   loss: 'acr',
   lossScale: 1,
   lambda: 1,
+  acrUnits: 'normalized',
+  phiFloor: 0,
   phiMode: 'coordinate',
   phiSource: 'static',
   lossUnits: 'pixels',
@@ -186,6 +196,9 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   if (!(d >= 0 && d < 1)) throw new ValueRangeError(`config.dropout: expected a rate in [0, 1), got ${d}`);
   v.oneOf('config.loss', c.loss, LOSS_NAMES);
   v.positiveNumber('config.lambda', c.lambda);
+  v.oneOf('config.acrUnits', c.acrUnits, ['normalized', 'pixels'] as const);
+  const floor = v.finiteNumber('config.phiFloor', c.phiFloor);
+  if (!(floor >= 0 && floor <= 1)) throw new ValueRangeError(`config.phiFloor: expected a value in [0, 1], got ${floor}`);
   v.oneOf('config.phiMode', c.phiMode, PHI_MODES);
   v.oneOf('config.phiSource', c.phiSource, PHI_SOURCES);
   v.oneOf('config.lossUnits', c.lossUnits, ['pixels', 'normalized'] as const);
@@ -226,6 +239,6 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
 
 /** Fields that must match between a checkpoint and a resumed run (the rest may change, e.g. epochs). */
 export const RESUME_INVARIANT: ReadonlyArray<keyof TrainConfig> = [
-  'arch', 'inputSize', 'width', 'head', 'dropout', 'loss', 'lossScale', 'lambda', 'phiMode', 'phiSource', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
+  'arch', 'inputSize', 'width', 'head', 'dropout', 'loss', 'lossScale', 'lambda', 'acrUnits', 'phiFloor', 'phiMode', 'phiSource', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
   'augScale', 'augShift', 'augRotation', 'extraData',
 ];

@@ -1,6 +1,7 @@
 /**
  * The training loss by name. Network targets are normalised crop coordinates (a pixel of the
- * crop is 1 / inputSize). ACR works on them directly, as the paper. The baselines' defaults come
+ * crop is 1 / inputSize). ACR works on them directly, as the paper (acrUnits 'pixels' scales
+ * them to input pixels first; phiFloor raises Phi). The baselines' defaults come
  * from papers that measured pixels: with lossUnits 'pixels' their length parameters are divided
  * by inputSize (the conversion lib/losses documents), so they keep the shape they had there;
  * with 'normalized' the defaults are used as they are. L1/L2 have no parameters; Adaptive Wing's
@@ -13,19 +14,26 @@ import { ArgumentError } from '../errors';
 import type { TrainConfig } from './config';
 import type { LossFn } from './deps';
 
-export function lossFunction(config: Pick<TrainConfig, 'loss' | 'lambda' | 'lossUnits' | 'inputSize'> & { lossScale?: number }): LossFn {
+type LossConfig = Pick<TrainConfig, 'loss' | 'lambda' | 'lossUnits' | 'inputSize'> & Partial<Pick<TrainConfig, 'lossScale' | 'acrUnits' | 'phiFloor'>>;
+
+export function lossFunction(config: LossConfig): LossFn {
   const base = unscaledLoss(config);
   const scale = config.lossScale ?? 1;
   return scale === 1 ? base : (y, p, phi) => tf.mul(base(y, p, phi), scale) as tf.Scalar;
 }
 
-function unscaledLoss(config: Pick<TrainConfig, 'loss' | 'lambda' | 'lossUnits' | 'inputSize'>): LossFn {
+function unscaledLoss(config: LossConfig): LossFn {
   const k = config.lossUnits === 'pixels' ? 1 / config.inputSize : 1;
   switch (config.loss) {
     case 'acr':
       return (y, p, phi) => {
         if (!phi) throw new ArgumentError('acr loss: phi is required');
-        return acrLoss(y, p, phi, { lambda: config.lambda }) as tf.Scalar;
+        const floor = config.phiFloor ?? 0;
+        const ph = floor > 0 ? tf.maximum(phi, floor) : phi;
+        if (config.acrUnits !== 'pixels') return acrLoss(y, p, ph, { lambda: config.lambda }) as tf.Scalar;
+        // Errors and the L2 switch (threshold 1 = the whole crop) both in input pixels.
+        const S = config.inputSize;
+        return acrLoss(tf.mul(y, S), tf.mul(p, S), ph, { lambda: config.lambda, threshold: S }) as tf.Scalar;
       };
     case 'l2':
       return (y, p) => l2Loss(y, p) as tf.Scalar;
