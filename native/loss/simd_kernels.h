@@ -75,61 +75,79 @@ constexpr float kExpE1 = 0.6931471824645996f, kExpE2 = 0.24023446440696716f, kEx
 constexpr float kPowB1 = 1.442694902420044f, kPowB2 = -0.7216460704803467f, kPowB3 = 0.4813061058521271f;
 constexpr float kLn2 = 0.693147180559945309f;
 
+// Every step below runs over K independent vectors (arrays, loops fully unrolled), so that the
+// instruction stream interleaves K dependency chains: the chain through log, 2^x, 1/u and log is
+// about 150 cycles long, far more than the out-of-order window hides for one vector alone.
+#define ACR_EACH _Pragma("GCC unroll 8") for (int k = 0; k < K; ++k)
+
 template <class V>
+struct Tables {
+  using Lut = typename V::Lut;
+  Lut invc, logc, pinvc, plog2c, exp2;
+  Tables()
+      : invc(V::lut_load(kLogInvc)), logc(V::lut_load(kLogLogc)), pinvc(V::lut_load(kPowInvc)),
+        plog2c(V::lut_load(kPowLog2c)), exp2(V::lut_load(kExp2)) {}
+};
+
+template <class V, int K>
 struct Math {
   using F = typename V::F;
   using I = typename V::I;
-  using Lut = typename V::Lut;
 
-  struct Tables {
-    Lut invc, logc, pinvc, plog2c, exp2;
-    Tables()
-        : invc(V::lut_load(kLogInvc)), logc(V::lut_load(kLogLogc)), pinvc(V::lut_load(kPowInvc)),
-          plog2c(V::lut_load(kPowLog2c)), exp2(V::lut_load(kExp2)) {}
-  };
-
-  // x > 0, finite (denormals included): ln x = e ln2 + t, e integral, |t| < ln 2.
-  static inline void log_parts(const Tables& T, F x, F& e, F& t) {
-    const F m = V::mant12(x, e);
-    const I idx = V::mant_index(m);
-    const F z = V::fmsub(m, V::lut(T.invc, idx), V::set1(1.0f));
-    F pz = V::fmadd(V::set1(kLogC5), z, V::set1(kLogC4));
-    pz = V::fmadd(pz, z, V::set1(kLogC3));
-    pz = V::fmadd(pz, z, V::set1(kLogC2));
-    t = V::add(V::fmadd(V::mul(z, z), pz, z), V::lut(T.logc, idx));
+  // out = ln m for m in [1, 2).
+  static inline void ln_mant(const Tables<V>& T, const F* m, F* out) {
+    I idx[K];
+    F z[K], pz[K];
+    ACR_EACH idx[k] = V::mant_index(m[k]);
+    ACR_EACH z[k] = V::fmsub(m[k], V::lut(T.invc, idx[k]), V::set1(1.0f));
+    ACR_EACH pz[k] = V::fmadd(V::set1(kLogC5), z[k], V::set1(kLogC4));
+    ACR_EACH pz[k] = V::fmadd(pz[k], z[k], V::set1(kLogC3));
+    ACR_EACH pz[k] = V::fmadd(pz[k], z[k], V::set1(kLogC2));
+    ACR_EACH out[k] = V::add(V::fmadd(V::mul(z[k], z[k]), pz[k], z[k]), V::lut(T.logc, idx[k]));
   }
 
   // x > 0, finite: log2 x = e + t, e integral, |t| < 1, absolute error of t <= 6.3e-8.
-  static inline void log2_parts(const Tables& T, F x, F& e, F& t) {
-    const F m = V::mant12(x, e);
-    const I idx = V::mant_index(m);
-    const F z = V::fmsub(m, V::lut(T.pinvc, idx), V::set1(1.0f));
-    F pz = V::fmadd(V::set1(kPowB3), z, V::set1(kPowB2));
-    pz = V::fmadd(pz, z, V::set1(kPowB1));
-    t = V::fmadd(pz, z, V::lut(T.plog2c, idx));
+  static inline void log2_parts(const Tables<V>& T, const F* x, F* e, F* t) {
+    F m[K], z[K], pz[K];
+    I idx[K];
+    ACR_EACH m[k] = V::mant12(x[k], e[k]);
+    ACR_EACH idx[k] = V::mant_index(m[k]);
+    ACR_EACH z[k] = V::fmsub(m[k], V::lut(T.pinvc, idx[k]), V::set1(1.0f));
+    ACR_EACH pz[k] = V::fmadd(V::set1(kPowB3), z[k], V::set1(kPowB2));
+    ACR_EACH pz[k] = V::fmadd(pz[k], z[k], V::set1(kPowB1));
+    ACR_EACH t[k] = V::fmadd(pz[k], z[k], V::lut(T.plog2c, idx[k]));
   }
 
-  // x^q from x's log2 parts, q = q_hi + q_lo exactly, q in [0, 2]. The result must lie in
-  // [2^-150, 2^127] (denormal results are rounded once).
-  static inline F pow_parts(const Tables& T, F e, F t, F q_hi, F q_lo) {
-    const F hi = V::mul(q_hi, e);                              // q_hi e = hi + lo, exactly
-    const F lo = V::fmadd(q_lo, e, V::fmsub(q_hi, e, hi));     // + q_lo e
-    F n;
-    I k;
-    V::round16(V::fmadd(q_hi, t, hi), n, k);                   // n: multiple of 1/16, k = 16 n
-    const F f = V::fmadd(q_hi, t, V::add(V::sub(hi, n), lo));  // |f| <= 1/32 (+ rounding)
-    const F tj = V::lut(T.exp2, k);                            // 2^(frac(n))
-    F pf = V::fmadd(V::set1(kExpE3), f, V::set1(kExpE2));
-    pf = V::mul(V::fmadd(pf, f, V::set1(kExpE1)), f);
-    return V::scale_floor(V::fmadd(tj, pf, tj), n, k);         // times 2^floor(n)
+  // out = x^q from x's log2 parts, q = q_hi + q_lo exactly, q in [0, 2]. The result must lie
+  // in [2^-150, 2^127] (denormal results are rounded once).
+  static inline void pow_parts(const Tables<V>& T, const F* e, const F* t, const F* q_hi, const F* q_lo, F* out) {
+    F hi[K], lo[K], n[K], f[K], pf[K];
+    I j[K];
+    ACR_EACH hi[k] = V::mul(q_hi[k], e[k]);                                // q_hi e = hi + lo exactly
+    ACR_EACH lo[k] = V::fmadd(q_lo[k], e[k], V::fmsub(q_hi[k], e[k], hi[k]));  // + q_lo e
+    ACR_EACH V::round16(V::fmadd(q_hi[k], t[k], hi[k]), n[k], j[k]);       // n: multiple of 1/16, j = 16 n
+    ACR_EACH f[k] = V::fmadd(q_hi[k], t[k], V::add(V::sub(hi[k], n[k]), lo[k]));  // |f| <= 1/32 (+ rounding)
+    ACR_EACH pf[k] = V::fmadd(V::set1(kExpE3), f[k], V::set1(kExpE2));
+    ACR_EACH pf[k] = V::mul(V::fmadd(pf[k], f[k], V::set1(kExpE1)), f[k]);
+    ACR_EACH {
+      const F tj = V::lut(T.exp2, j[k]);                        // 2^(frac(n))
+      out[k] = V::scale_floor(V::fmadd(tj, pf[k], tj), n[k], j[k]);  // times 2^floor(n)
+    }
   }
 
-  // ln(1 + x) for x >= 0 with u = 1 + x (rounded) and r ~ 1/u given.
-  static inline F log1p_u(const Tables& T, F x, F u, F r) {
-    F e, t;
-    log_parts(T, u, e, t);
-    const F err = V::sub(x, V::sub(u, V::set1(1.0f)));  // 1 + x - u, exact for x <= 1
-    return V::fmadd(err, r, V::fmadd(e, V::set1(kLn2), t));
+  // out = ln(1 + x) for x >= 0 with u = 1 + x (rounded) and r ~ 1/u given; kSmall: u < 2.
+  template <bool kSmall>
+  static inline void log1p_u(const Tables<V>& T, const F* x, const F* u, const F* r, F* out) {
+    F m[K], e[K], t[K];
+    ACR_EACH {
+      if (kSmall) m[k] = u[k];  // its own mantissa, e = 0
+      else m[k] = V::mant12(u[k], e[k]);
+    }
+    ln_mant(T, m, t);
+    ACR_EACH {
+      const F err = V::sub(x[k], V::sub(u[k], V::set1(1.0f)));  // 1 + x - u, exact for x <= 1
+      out[k] = V::fmadd(err, r[k], kSmall ? t[k] : V::fmadd(e[k], V::set1(kLn2), t[k]));
+    }
   }
 };
 
@@ -163,11 +181,11 @@ struct Ptrs {
   }
 };
 
-// Applies weights, dy and the gradient scale to one vector, writes its outputs and returns
-// its (weighted) losses.
+// Applies weights, dy and (unless the step folded it in already) the gradient scale to one
+// vector, writes its outputs and returns its (weighted) losses.
 template <class V>
-inline typename V::F finish(typename V::F l, typename V::F g, const Ptrs& p, typename V::F gscale, bool saturate_g,
-                            typename V::M& bad_w) {
+inline typename V::F finish(typename V::F l, typename V::F g, const Ptrs& p, typename V::F gscale, bool scale_g,
+                            bool saturate_g, typename V::M& bad_w) {
   using F = typename V::F;
   if (p.W8) {
     const F w = V::loadu(p.W8);
@@ -177,7 +195,7 @@ inline typename V::F finish(typename V::F l, typename V::F g, const Ptrs& p, typ
   }
   if (p.LE) V::storeu(p.LE, l);
   if (p.GR) {
-    g = V::mul(g, gscale);  // (a multiply by 1 where the step folded it in: compiled out or cheap)
+    if (scale_g) g = V::mul(g, gscale);
     if (p.DY) g = V::mul(g, V::loadu(p.DY));
     // Products of finite values can overflow; saturate like the scalar kernel (NaN passes).
     if (saturate_g) g = V::max(V::min(g, V::set1(FLT_MAX)), V::set1(-FLT_MAX));
@@ -190,11 +208,12 @@ template <class V>
 struct AcrStep {
   using F = typename V::F;
   using M = typename V::M;
-  using MathV = Math<V>;
   static constexpr int K = V::kUnroll;  // vectors per step on the common path
   const Consts& c;
-  typename MathV::Tables T;
+  Tables<V> T;
   F lambda, t, gscale;
+  // The common path covers a <= min(t, 0.99): then a^p < 1 and u = 1 + a^p < 2.
+  F t_fast;
   // The log branch's gradient factor lambda p is computed as lg p with lg = lambda grad_scale
   // when that product is a normal float32 (folded: one multiply less), else lg = lambda.
   bool folded;
@@ -205,36 +224,46 @@ struct AcrStep {
   bool gscale_safe;
   M bad_phi = V::none(), bad_w = V::none();
   typename V::Acc acc = V::acc_zero();
+  // Losses of the common path without the factor lambda (applied once to the block's sum).
+  typename V::Acc acc_u = V::acc_zero();
   double extra = 0;  // float64 sum of the vectors that went through scalar_vector
   uint32_t flags = 0;
+
+  double sum() const { return V::acc_sum(acc) + static_cast<double>(c.lambda) * V::acc_sum(acc_u) + extra; }
 
   static bool normal_product(double x) { return std::fabs(x) >= 1e-30 && std::fabs(x) <= 1e30; }
 
   explicit AcrStep(const Consts& cc)
       : c(cc), lambda(V::set1(cc.lambda)), t(V::set1(cc.t)), gscale(V::set1(cc.grad_scale)),
+        t_fast(V::set1(cc.t < 0.99f ? cc.t : 0.99f)),
         folded(normal_product(static_cast<double>(cc.lambda) * cc.grad_scale)),
         lg(V::set1(folded ? static_cast<float>(static_cast<double>(cc.lambda) * cc.grad_scale) : cc.lambda)),
         gscale_safe(std::fabs(static_cast<double>(cc.grad_scale)) *
                         (2.5 * static_cast<double>(cc.lambda) + 2.5 * static_cast<double>(kBigDiff)) <
                     1e38) {}
 
-  // The log branch for one vector: l = lambda ln(1 + a^p), g = lg p a^q / (1 + a^p) sign(d).
-  // phi must lie in [0, 1].
-  inline void log_branch(F d, F a, F phi, F& l, F& g) const {
+  // The log branch for K vectors: l = ln(1 + a^p) (without lambda),
+  // g = lg p a^q / (1 + a^p) sign(d). phi must lie in [0, 1]; kSmall: a <= 0.99.
+  template <int K, bool kSmall>
+  inline void log_branch(const F* d, const F* a, const F* phi, F* l, F* g) const {
+    using MK = Math<V, K>;
     const F one = V::set1(1.0f);
-    const F q_hi = V::sub(one, phi);  // q = p - 1 = 1 - phi = q_hi + q_lo
-    const F q_lo = V::sub(V::sub(one, q_hi), phi);
-    F ea, ta;
+    F q_hi[K], q_lo[K], ax[K], ea[K], ta[K], aq[K], ap[K], u[K], r[K];
+    ACR_EACH q_hi[k] = V::sub(one, phi[k]);  // q = p - 1 = 1 - phi = q_hi + q_lo
+    ACR_EACH q_lo[k] = V::sub(V::sub(one, q_hi[k]), phi[k]);
     // a = 0 is evaluated at the smallest denormal: a^q is then 1 for q = 0 (0^0 = 1) and
     // tiny or 0 otherwise; the loss a a^q and the gradient (times sign 0) are exactly 0.
-    MathV::log2_parts(T, V::max(a, V::set1(1.40129846e-45f)), ea, ta);
-    const F aq = MathV::pow_parts(T, ea, ta, q_hi, q_lo);
-    const F ap = V::mul(a, aq);
-    const F u = V::add(one, ap);
-    const F r = V::recip(u);
-    l = V::mul(lambda, MathV::log1p_u(T, ap, u, r));
-    const F lp = V::fmadd(lg, q_hi, lg);           // lg p
-    g = V::sign_nz(V::mul(lp, V::mul(aq, r)), d);  // times sign(d), 0 at d = 0
+    ACR_EACH ax[k] = V::max(a[k], V::set1(1.40129846e-45f));
+    MK::log2_parts(T, ax, ea, ta);
+    MK::pow_parts(T, ea, ta, q_hi, q_lo, aq);
+    ACR_EACH ap[k] = V::mul(a[k], aq[k]);
+    ACR_EACH u[k] = V::add(one, ap[k]);
+    ACR_EACH r[k] = V::recip(u[k]);
+    MK::template log1p_u<kSmall>(T, ap, u, r, l);
+    ACR_EACH {
+      const F lp = V::fmadd(lg, q_hi[k], lg);                  // lg p
+      g[k] = V::sign_nz(V::mul(lp, V::mul(aq[k], r[k])), d[k]);  // times sign(d), 0 at d = 0
+    }
   }
 
   // One vector, any input.
@@ -253,7 +282,8 @@ struct AcrStep {
       return;
     }
     F l, g;
-    log_branch(d, a, phi, l, g);
+    log_branch<1, false>(&d, &a, &phi, &l, &g);
+    l = V::mul(lambda, l);
     if (V::any(special)) {
       F lq;
       if (c.reference) {
@@ -262,20 +292,24 @@ struct AcrStep {
         // C = lambda ln(1 + t^p) - t^2 per lane, added as (a - t)(a + t) + lambda ln(1 + t^p).
         const F q_hi = V::sub(one, phi);
         const F q_lo = V::sub(V::sub(one, q_hi), phi);
-        F et, tt;
-        MathV::log2_parts(T, t, et, tt);
-        const F tp = V::mul(t, MathV::pow_parts(T, et, tt, q_hi, q_lo));  // t^p = t t^q
+        using M1 = Math<V, 1>;
+        F et, tt, tq, lc;
+        M1::log2_parts(T, &t, &et, &tt);
+        M1::pow_parts(T, &et, &tt, &q_hi, &q_lo, &tq);
+        const F tp = V::mul(t, tq);  // t^p = t t^q
         const F u2 = V::add(one, tp);
-        const F c1 = V::mul(lambda, MathV::log1p_u(T, tp, u2, V::recip(u2)));
+        const F r2 = V::recip(u2);
+        M1::template log1p_u<false>(T, &tp, &u2, &r2, &lc);
+        const F c1 = V::mul(lambda, lc);
         lq = V::fmadd(V::sub(a, t), V::add(a, t), c1);
       }
       l = V::select(special, l, lq);
       g = V::select(special, g, folded ? V::mul(V::add(d, d), gscale) : V::add(d, d));
     }
-    V::accumulate(acc, finish<V>(l, g, p, folded ? one : gscale, sat, bad_w));
+    V::accumulate(acc, finish<V>(l, g, p, gscale, !folded, sat, bad_w));
   }
 
-  // K vectors; the common path when every lane has a <= t and phi in [0, 1].
+  // K vectors; the common path when every lane has a <= min(t, 0.99) and phi in [0, 1].
   inline void many(const Ptrs& p) {
     F d[K], a[K], phi[K];
     M special = V::none();
@@ -285,25 +319,28 @@ struct AcrStep {
       a[k] = V::abs(d[k]);
       phi[k] = V::loadu(p.PH + k * V::W);
       // a > t or NaN, or phi outside [0, 1] (by its bits: also NaN and -0, which one() takes).
-      special = V::mor(special, V::mor(V::nle(a[k], t), V::above_one_bits(phi[k])));
+      special = V::mor(special, V::mor(V::nle(a[k], t_fast), V::above_one_bits(phi[k])));
     }
     if (V::any(special)) {
       for (int k = 0; k < K; ++k) one(p.at(k * V::W));
       return;
     }
     const bool sat = !gscale_safe || p.W8 || p.DY;
-    const F gs = folded ? V::set1(1.0f) : gscale;
     F l[K], g[K];
+    log_branch<K, true>(d, a, phi, l, g);
+    // lambda multiplies each loss only where the per-element losses are wanted.
+    const bool scaled = p.LE != nullptr;
 #pragma GCC unroll 4
-    for (int k = 0; k < K; ++k) log_branch(d[k], a[k], phi[k], l[k], g[k]);
-#pragma GCC unroll 4
-    for (int k = 0; k < K; ++k) l[k] = finish<V>(l[k], g[k], p.at(k * V::W), gs, sat, bad_w);
+    for (int k = 0; k < K; ++k) {
+      if (scaled) l[k] = V::mul(lambda, l[k]);
+      l[k] = finish<V>(l[k], g[k], p.at(k * V::W), gscale, !folded, sat, bad_w);
+    }
     // Pairwise float32 sums of the K vectors' losses, then one float64 accumulation: at most
     // log2(K) roundings of 2^-24 on sums of non-negative terms.
 #pragma GCC unroll 4
     for (int s = 1; s < K; s *= 2)
       for (int k = 0; k + s < K; k += 2 * s) l[k] = V::add(l[k], l[k + s]);
-    V::accumulate(acc, l[0]);
+    V::accumulate(scaled ? acc : acc_u, l[0]);
   }
 };
 
@@ -321,6 +358,7 @@ struct BaseStep {
   typename V::Acc acc = V::acc_zero();
 
   BaseStep(int k, float gs) : kind(k), grad_scale(gs), gscale(V::set1(gs)) {}
+  double sum() const { return V::acc_sum(acc) + extra; }
 
   inline void one(const Ptrs& p) {
     const F d = V::sub(V::loadu(p.P), V::loadu(p.G));
@@ -338,7 +376,7 @@ struct BaseStep {
       l = a;
       g = V::sign_nz(V::set1(1.0f), d);
     }
-    V::accumulate(acc, finish<V>(l, g, p, gscale, true, bad_w));
+    V::accumulate(acc, finish<V>(l, g, p, gscale, true, true, bad_w));
   }
   inline void many(const Ptrs& p) { one(p); }
 };
@@ -368,7 +406,7 @@ inline BlockResult run_block(const Block& b, Step& step) {
     if (b.grad) std::memcpy(b.grad + i, GR, bytes);
   }
   BlockResult r;
-  r.sum = V::acc_sum(step.acc) + step.extra;
+  r.sum = step.sum();
   r.flags = step.flags;
   if (V::any(step.bad_phi)) r.flags |= kBadPhi;
   if (V::any(step.bad_w)) r.flags |= kBadWeight;
@@ -397,6 +435,8 @@ BlockResult base_block(int kind, const Block& b, float grad_scale) {
   BaseStep<V> step(kind, grad_scale);
   return run_block<V>(b, step);
 }
+
+#undef ACR_EACH
 
 }  // namespace simd
 }  // namespace loss
