@@ -23,6 +23,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { BackgroundRunner } from '../background';
 import { SETTING, allRows, trainArgs, type Row } from './matrix';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -31,7 +32,7 @@ const RUNS_DIR = path.resolve(ROOT, process.env.RUNS_DIR ?? '../runs/compare');
 const DATA = process.env.DATA ?? SETTING.data;
 const EXTRA = (process.env.EXTRA_TRAIN_ARGS ?? '').split(/\s+/).filter(Boolean);
 const ACR = [process.execPath, path.join(ROOT, 'dist', 'cli', 'main.js')];
-const PID = path.join(RUNS_DIR, 'runner.pid');
+const RUNNER = new BackgroundRunner(RUNS_DIR);
 
 /** NME (percent, flip) of a finished row, from its copied summary. */
 export function finishedNme(name: string): number | null {
@@ -60,16 +61,6 @@ function progress(name: string): string {
   if (!fs.existsSync(log)) return 'not started';
   const epochs = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return (JSON.parse(l) as { epoch: number }).epoch; } catch { return 0; } });
   return `training ${Math.max(0, ...epochs)}/${SETTING.epochs}`;
-}
-
-function runnerAlive(): number | null {
-  try {
-    const pid = Number(fs.readFileSync(PID, 'utf8'));
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
 }
 
 /** Copies what the report needs (no absolute paths, no images) into bench/results/compare/NAME. */
@@ -159,8 +150,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'status': {
-      const pid = runnerAlive();
-      console.log(`RUNS_DIR ${RUNS_DIR}; runner ${pid ? `running (pid ${pid}, log ${path.join(RUNS_DIR, 'runner.out')})` : 'not running'}`);
+      console.log(`RUNS_DIR ${RUNS_DIR}; ${RUNNER.describe()}`);
       for (const r of allRows(finishedNme)) console.log(`${r.name.padEnd(18)} ${progress(r.name)}`);
       return 0;
     }
@@ -169,31 +159,12 @@ async function main(argv: string[]): Promise<number> {
       const lanes = intFlag(rest, '--lanes', 2);
       return runAll(lanes, intFlag(rest, '--threads', Math.max(1, Math.floor(os.availableParallelism() / lanes))));
     }
-    case 'start': {
-      const pid = runnerAlive();
-      if (pid) {
-        console.log(`already running (pid ${pid}); see ${path.join(RUNS_DIR, 'runner.out')}`);
-        return 0;
-      }
-      fs.mkdirSync(RUNS_DIR, { recursive: true });
-      const out = fs.openSync(path.join(RUNS_DIR, 'runner.out'), 'a');
-      // Own process group, so that `stop` reaches the runner and its trainings together.
-      const child = spawn(process.execPath, [...process.execArgv, __filename, 'run', ...rest], { detached: true, stdio: ['ignore', out, out] });
-      fs.writeFileSync(PID, String(child.pid));
-      child.unref();
-      console.log(`started (pid ${child.pid}); tail -f ${path.join(RUNS_DIR, 'runner.out')}`);
+    case 'start':
+      RUNNER.start(__filename, rest);
       return 0;
-    }
-    case 'stop': {
-      const pid = runnerAlive();
-      if (!pid) {
-        console.log('not running');
-        return 0;
-      }
-      process.kill(-pid, 'SIGINT');
-      console.log('sent SIGINT; each training writes its checkpoint after its current step');
+    case 'stop':
+      RUNNER.stop();
       return 0;
-    }
     case 'commands':
       for (const r of allRows(finishedNme)) {
         const c = commands(r, 1);

@@ -16,9 +16,10 @@
  * EXTRA_TRAIN_ARGS (appended to every `acr train`, later flags win: smoke tests only, e.g.
  * "--limit 80 --epochs 1 --arch tiny --input-size 32"; the report flags rows whose config differs).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BackgroundRunner } from '../background';
 import { FIXED, matrix, trainArgs, type Experiment } from './matrix';
 import { RUNS_DIR, finalNme, register, state } from './runs';
 
@@ -27,7 +28,7 @@ const THREADS = process.env.THREADS ?? '0';
 const WORKERS = process.env.WORKERS ?? '1';
 const EXTRA = (process.env.EXTRA_TRAIN_ARGS ?? '').split(/\s+/).filter(Boolean);
 const ACR = [process.execPath, '--import', 'tsx', 'lib/cli/main.ts'];
-const PID = path.join(RUNS_DIR, 'runner.pid');
+const RUNNER = new BackgroundRunner(RUNS_DIR);
 
 function commandOf(e: Experiment): { train: string[]; evaluate: string[] } {
   const dir = path.join(RUNS_DIR, e.name);
@@ -48,20 +49,9 @@ function describeState(e: Experiment): string {
   return 'not run yet';
 }
 
-function runnerAlive(): number | null {
-  try {
-    const pid = Number(fs.readFileSync(PID, 'utf8'));
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
-}
-
 function status(): void {
   const m = matrix(finalNme);
-  const pid = runnerAlive();
-  console.log(`RUNS_DIR ${RUNS_DIR}; runner ${pid ? `running (pid ${pid}, log ${path.join(RUNS_DIR, 'runner.out')})` : 'not running'}`);
+  console.log(`RUNS_DIR ${RUNS_DIR}; ${RUNNER.describe()}`);
   for (const e of m.experiments) console.log(`${e.name.padEnd(20)} ${describeState(e)}`);
   for (const b of m.blocked) console.log(`blocked: ${b}`);
 }
@@ -124,31 +114,12 @@ function main(argv: string[]): number {
       return 0;
     case 'run':
       return runAll(rest);
-    case 'start': {
-      const pid = runnerAlive();
-      if (pid) {
-        console.log(`already running (pid ${pid}); see ${path.join(RUNS_DIR, 'runner.out')}`);
-        return 0;
-      }
-      fs.mkdirSync(RUNS_DIR, { recursive: true });
-      const out = fs.openSync(path.join(RUNS_DIR, 'runner.out'), 'a');
-      // Own process group, so `stop` can signal the runner and its training child together.
-      const child = spawn(process.execPath, ['--import', 'tsx', __filename, 'run', ...rest], { detached: true, stdio: ['ignore', out, out] });
-      fs.writeFileSync(PID, String(child.pid));
-      child.unref();
-      console.log(`started (pid ${child.pid}); tail -f ${path.join(RUNS_DIR, 'runner.out')}`);
+    case 'start':
+      RUNNER.start(__filename, rest);
       return 0;
-    }
-    case 'stop': {
-      const pid = runnerAlive();
-      if (!pid) {
-        console.log('not running');
-        return 0;
-      }
-      process.kill(-pid, 'SIGINT');
-      console.log('sent SIGINT; the current run writes its checkpoint after this step');
+    case 'stop':
+      RUNNER.stop();
       return 0;
-    }
     case 'register':
       if (rest.length !== 2) throw new Error('usage: register NAME DIR');
       register(rest[0], rest[1]);
