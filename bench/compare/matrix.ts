@@ -60,7 +60,7 @@ export const ARMS: readonly Arm[] = Object.freeze([
  */
 export const VARIANTS: readonly Arm[] = Object.freeze([
   { arm: 'acr-px', loss: 'acr', label: 'ACR on input-pixel errors (log past ~1 px), lambda 1', lambda: 1, phiSource: 'static', acrUnits: 'pixels' },
-  { arm: 'acr-floor', loss: 'acr', label: 'ACR with Phi >= 0.5 (every point at least |d|^1.5)', lambda: 1, phiSource: 'static', phiFloor: 0.5 },
+  { arm: 'acr-floor', loss: 'acr', label: 'ACR with Phi >= 0.5 (every point at least a^1.5 below the switch)', lambda: 1, phiSource: 'static', phiFloor: 0.5 },
 ]);
 
 /** Every arm, base and variant. */

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const ask = (question: string, a: string, b: string, target = 1) => {
     const c = ratioCi(values(a, 'nme'), values(b, 'nme'));
     if (!c) {
-      verdict.push(`- **${question}** Not decided yet: ${n(a)} and ${n(b)} of ${BASE_SEEDS.length} seeds done.`);
+      verdict.push(`- **${question}** Not decided yet: seeds done ${n(a)} (${a}) and ${n(b)} (${b}) of ${BASE_SEEDS.length}.`);
       return;
     }
     const answer = c.hi < target ? 'Yes' : c.lo > target ? 'No' : 'Not decided by these seeds';
@@ -131,8 +131,10 @@ async function main(): Promise<void> {
   md.push('- The whole matrix, resumable: `bench/compare/run.sh start` (two lanes of one thread on the 2-core machine), `status`, `stop`, `report`; `commands` prints every row\'s exact commands.', '');
 
   md.push('### Arms (mean ± sd over seeds)', '');
-  md.push('| arm | seeds | NME % | FR % | AUC | hard Smooth-Face NME % | hard yaw NME % | NME / L2 [95 %] | NME / ACR [95 %] | training, per row |');
-  md.push('|---|---|---|---|---|---|---|---|---|---|');
+  const armsTable = [
+    '| arm | seeds | NME % | FR % | AUC | hard Smooth-Face NME % | hard yaw NME % | NME / L2 [95 %] | NME / ACR [95 %] | training, per row |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
   const ms = (arm: string, m: Metric, d = 2) => {
     const xs = values(arm, m);
     if (xs.length === 0) return '–';
@@ -146,8 +148,9 @@ async function main(): Promise<void> {
     const mins = done.length ? `${f(meanSd(done.map((d) => d.minutes)).mean, 0)} min` : '–';
     const vsL2 = a.arm === 'l2' ? '–' : ci(ratioCi(values(a.arm, 'nme'), values('l2', 'nme')));
     const vsAcr = a.arm === 'acr' ? '–' : ci(ratioCi(values(a.arm, 'nme'), values('acr', 'nme')));
-    md.push(`| ${a.label} (\`${a.arm}\`) | ${seeds} | ${ms(a.arm, 'nme')} | ${ms(a.arm, 'fr')} | ${ms(a.arm, 'auc', 4)} | ${ms(a.arm, 'sf')} | ${ms(a.arm, 'yaw')} | ${vsL2} | ${vsAcr} | ${mins} |`);
+    armsTable.push(`| ${a.label} (\`${a.arm}\`) | ${seeds} | ${ms(a.arm, 'nme')} | ${ms(a.arm, 'fr')} | ${ms(a.arm, 'auc', 4)} | ${ms(a.arm, 'sf')} | ${ms(a.arm, 'yaw')} | ${vsL2} | ${vsAcr} | ${mins} |`);
   }
+  md.push(...armsTable);
   md.push('', 'Training time is the logged wall time of the steps and validation, with two rows sharing the 2-core machine (one thread each).', '');
 
   md.push('### Rows', '');
@@ -175,7 +178,15 @@ async function main(): Promise<void> {
     next = `${text.slice(0, nl + 1)}\n${md.join('\n')}\n${text.slice(nl + 1)}`;
   }
   fs.writeFileSync(DOC, next);
-  console.log(`wrote the comparison block of ${DOC} (${all.length}/${rows.length} rows) and docs/compare-ced.svg/.png`);
+
+  // The README's summary: the verdict and the arms, between the same markers.
+  const readme = path.join(ROOT, 'README.md');
+  const rtext = fs.readFileSync(readme, 'utf8');
+  if (rtext.includes(BEGIN) && rtext.includes(END)) {
+    const summary = [BEGIN, `${all.length} of ${rows.length} rows finished (last epoch, 202 held-out faces, flip on; mean ± sd over seeds):`, '', ...verdict, '', ...armsTable, END];
+    fs.writeFileSync(readme, rtext.split(BEGIN)[0] + summary.join('\n') + rtext.split(END)[1]);
+  }
+  console.log(`wrote the comparison block of ${DOC} and README.md (${all.length}/${rows.length} rows) and docs/compare-ced.svg/.png`);
 }
 
 if (require.main === module) {
