@@ -133,6 +133,53 @@ async function main() {
     return `loss ${losses[0].toFixed(4)} -> ${losses[19].toFixed(4)} in 20 Adam steps, gradient max diff ${maxDiff.toExponential(1)}`;
   });
 
+  await check('native conv kernels on this tfjs: same loss as stock tfjs', async () => {
+    // conv2d + depthwise + batch norm + ReLU6 + dense, one training step from the same weights.
+    const build = () => {
+      const m = tf.sequential({
+        layers: [
+          tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.batchNormalization(),
+          tf.layers.reLU({ maxValue: 6 }),
+          tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+          tf.layers.globalAveragePooling2d({}),
+          tf.layers.dense({ units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+        ],
+      });
+      return m;
+    };
+    const x = tf.randomUniform([4, 16, 16, 3], 0, 1, 'float32', 11);
+    const y = tf.randomUniform([4, 4], -0.5, 0.5, 'float32', 12);
+    const step = () => {
+      const m = build();
+      const opt = tf.train.adam(1e-2);
+      const losses = [];
+      for (let i = 0; i < 3; i++) {
+        const l = opt.minimize(() => tf.losses.meanSquaredError(y, m.apply(x, { training: true })), true);
+        losses.push(l.dataSync()[0]);
+        l.dispose();
+      }
+      m.dispose();
+      return losses;
+    };
+    const stock = step();
+    acr.useNativeKernels(true);
+    let native;
+    try {
+      native = step();
+    } finally {
+      acr.useNativeKernels(false);
+    }
+    const calls = acr.nativeKernelStats().native;
+    const used = Object.keys(calls).filter((k) => calls[k] > 0);
+    assert.ok(['FusedConv2D', 'Conv2DBackpropFilter', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropFilter'].every((k) => calls[k] > 0), `native kernels ran: ${used.join(', ')}`);
+    for (let i = 0; i < 3; i++) {
+      assert.ok(Math.abs(native[i] - stock[i]) <= 1e-4 * Math.max(1, Math.abs(stock[i])), `step ${i}: native ${native[i]} vs stock ${stock[i]}`);
+    }
+    tf.dispose([x, y]);
+    return `losses ${native.map((v) => v.toFixed(5)).join(', ')}, ${used.length} native kernels ran`;
+  });
+
   await check('Predictor with the shipped ONNX model on an image made with sharp', async () => {
     // A face-ish picture: skin-coloured ellipse, two eyes and a mouth on a grey background.
     const svg = Buffer.from(
