@@ -15,8 +15,11 @@ const { prebuiltPath, loadCheck } = require('./install');
 const root = path.join(__dirname, '..');
 const tag = `${process.platform}-${process.arch}`;
 if (tag !== 'linux-x64') {
-  console.error(`prebuild: only linux-x64 prebuilts are made (this is ${tag}); the package will build from source there`);
-  process.exit(0);
+  // A package packed here would lack the linux-x64 prebuilt and make every user compile.
+  const allow = process.env.ACR_PACK_WITHOUT_PREBUILT === '1';
+  console.error(`prebuild: only linux-x64 prebuilts are made (this is ${tag}); ` +
+    (allow ? 'packing without one (ACR_PACK_WITHOUT_PREBUILT=1)' : 'pack on linux-x64, or set ACR_PACK_WITHOUT_PREBUILT=1 to pack without it'));
+  process.exit(allow ? 0 : 1);
 }
 const buildDir = path.join(root, 'build-prebuild');
 fs.rmSync(buildDir, { recursive: true, force: true });
