@@ -52,6 +52,8 @@ if (check.info.cudaCompiled) {
   process.exit(1);
 }
 
+emulatedCpuCheck(out);
+
 // Symbol versions the binary asks of the C library (and C++ runtime, which must be none).
 const dyn = spawnSync('objdump', ['-T', out], { encoding: 'utf8' });
 const versions = (re) => [...new Set((dyn.stdout || '').match(re) || [])].sort((a, b) => {
@@ -120,4 +122,41 @@ function checkIsa(dir) {
     process.exit(1);
   }
   console.error(`prebuild: ISA check passed: ${baseline.length} baseline objects without AVX instructions, ${shared.length} shared inline functions kept without AVX`);
+}
+
+/**
+ * Where qemu-x86_64 is installed (Debian: qemu-user), runs the prebuilt on emulated CPUs without
+ * AVX (Nehalem) and without AVX-512 (Haswell): it must load, pick scalar / avx2, and compute the
+ * same loss and eigenvalues as natively. An AVX instruction outside the dispatched kernels would
+ * stop it with SIGILL there. Skipped, with a line saying so, where qemu is absent.
+ */
+function emulatedCpuCheck(file) {
+  const code = `const b = require(${JSON.stringify(file)}); const n = 4 * 136;
+    const pred = new Float32Array(n).map((_, k) => Math.sin(k)), gt = new Float32Array(n), phi = new Float32Array(n).fill(0.5);
+    const loss = b.acrLossAndGrad(pred, gt, phi, null, 4, 136, 1, 0.5, 'continuous', 'cpu', 'mean', 1, null, null, new Float32Array(n));
+    const vals = new Float64Array(3); b.asmEigh(Float64Array.from([4, 1, 0, 1, 3, 0, 0, 0, 2]), 3, vals, new Float64Array(9));
+    process.stdout.write(JSON.stringify({ isa: b.info().isa, loss, vals: Array.from(vals) }));`;
+  const native = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  const probe = spawnSync('qemu-x86_64', ['--version'], { encoding: 'utf8' });
+  if (probe.error) {
+    console.error('prebuild: qemu-x86_64 not found; the emulated-CPU check (no AVX, no AVX-512) is skipped');
+    return;
+  }
+  const want = JSON.parse(native.stdout);
+  for (const [cpu, isa] of [['Nehalem', 'scalar'], ['Haswell', 'avx2']]) {
+    const r = spawnSync('qemu-x86_64', ['-cpu', cpu, process.execPath, '-e', code], { encoding: 'utf8', timeout: 600000 });
+    let got;
+    try {
+      got = JSON.parse(r.stdout);
+    } catch {
+      console.error(`prebuild: the prebuilt fails on an emulated ${cpu} (status ${r.status}, signal ${r.signal}): ${(r.stderr || '').split('\n').filter((l) => !/warning: TCG/.test(l)).join(' ').slice(0, 300)}`);
+      process.exit(1);
+    }
+    const close = Math.abs(got.loss - want.loss) <= 1e-5 * Math.abs(want.loss) && got.vals.every((v, i) => Math.abs(v - want.vals[i]) < 1e-9);
+    if (got.isa !== isa || !close) {
+      console.error(`prebuild: on an emulated ${cpu} the prebuilt ran ${got.isa} (expected ${isa}) with ${JSON.stringify(got)} vs native ${JSON.stringify(want)}`);
+      process.exit(1);
+    }
+  }
+  console.error('prebuild: emulated CPUs passed: Nehalem (no AVX) ran scalar, Haswell (no AVX-512) ran avx2, same results as native');
 }
