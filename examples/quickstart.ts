@@ -2,6 +2,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { fitAsm, schedule, acrLoss } from '../lib/index';
 
+// tfjs' cpu backend prints "install our node backend" on its first tensor; the ACR op already runs
+// natively, so quiet it (this turns off all tfjs warnings: leave it out while debugging).
+tf.enableProdMode();
+
 // N x 2L training landmarks [x0, y0, x1, y1, ...], normalised to the crop (u = x / size - 0.5).
 const N = 500, L = 68, D = 2 * L;
 const shapes = Array.from({ length: N }, () => Array.from({ length: D }, () => Math.random() - 0.5));

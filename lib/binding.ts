@@ -156,34 +156,55 @@ export interface NativeBinding {
 /** Where an ASM kernel runs: 'auto' uses a GPU when one is present and the work is large. */
 export type AsmDevice = 'auto' | 'cpu' | 'cuda';
 
-const CANDIDATES = [
-  path.join(__dirname, '..', 'build', 'Release', 'acr_native.node'),
-  path.join(__dirname, '..', 'build', 'Debug', 'acr_native.node'),
-];
+const PACKAGE_ROOT = path.join(__dirname, '..');
+
+/**
+ * Where the addon may be, in the order tried: a source build (build/, made by the install script's
+ * fallback, `npm run rebuild:native` or a clone's `npm install`) before the prebuilt shipped in the
+ * npm package (prebuilds/<platform>-<arch>/, CPU only). A source build exists only where someone
+ * asked for one, and may carry the CUDA kernels the prebuilt lacks; in a clone it is the code being
+ * worked on, which a prebuilt left by `npm pack` must not shadow. `ACR_NATIVE_PATH` names a file to
+ * load instead of all of these.
+ */
+export function nativeCandidates(root = PACKAGE_ROOT, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.ACR_NATIVE_PATH) return [path.resolve(env.ACR_NATIVE_PATH)];
+  return [
+    path.join(root, 'build', 'Release', 'acr_native.node'),
+    path.join(root, 'build', 'Debug', 'acr_native.node'),
+    path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'acr_native.node'),
+  ];
+}
+
+const HOW_TO_BUILD =
+  `The npm package ships a prebuilt addon for linux-x64 (glibc >= 2.34); elsewhere its install script ` +
+  `compiles one with cmake-js, which needs cmake >= 3.18 and a C++17 compiler (Debian/Ubuntu: apt-get install cmake g++). ` +
+  `To build it now: 'npm rebuild acr-loss' in your project (ACR_BUILD_FROM_SOURCE=1 forces a source build), ` +
+  `or 'npm run rebuild:native' in the package folder; read that output for what failed. ` +
+  `Was the install run with --ignore-scripts? Then the prebuilt is still used where it fits, but a source build never ran.`;
+
+/** Loads the first candidate that exists and loads; throws a NativeError naming each failure and what to do. */
+export function loadNative(candidates: string[]): NativeBinding {
+  const failures: string[] = [];
+  let firstError: unknown;
+  for (const file of candidates) {
+    if (!fs.existsSync(file)) continue;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      return require(file) as NativeBinding;
+    } catch (err) {
+      firstError ??= err;
+      failures.push(`${file} failed to load: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  const tried = failures.length > 0 ? failures.join('; ') : `not found (looked in ${candidates.join(', ')})`;
+  throw new NativeError(`the native addon acr_native.node cannot be loaded on ${process.platform}-${process.arch}: ${tried}. ${HOW_TO_BUILD}`, firstError);
+}
 
 let cached: NativeBinding | undefined;
 
 /** The native addon, loaded once. Throws a NativeError that says how to build it when missing. */
 export function native(): NativeBinding {
-  if (cached) return cached;
-  const found = CANDIDATES.find((p) => fs.existsSync(p));
-  if (!found) {
-    throw new NativeError(
-      `the native addon acr_native.node was not found (looked in ${CANDIDATES.join(', ')}). ` +
-        `It is built by 'npm install' with cmake-js and a C++17 compiler; run 'npm run rebuild:native' ` +
-        `in the package folder and read its output (cmake >= 3.18 and g++ or clang++ are needed).`,
-    );
-  }
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    cached = require(found) as NativeBinding;
-  } catch (err) {
-    throw new NativeError(
-      `the native addon at ${found} failed to load: ${(err as Error).message}. ` +
-        `Rebuild it for this Node.js and CPU with 'npm run rebuild:native'.`,
-      err,
-    );
-  }
+  cached ??= loadNative(nativeCandidates());
   return cached;
 }
 

@@ -272,3 +272,22 @@ t.test('SIGINT: the child finishes the step, writes the checkpoint, exits 130; -
   t.match(kr.out, /completed/);
   t.same(fs.readdirSync(path.join(killed, 'checkpoints')), ['latest'], 'no temp folders left behind (no validation set: no best)');
 });
+
+t.test('acr train, stderr not a terminal: progress throttled to a line at the first step of an epoch, no tfjs banner', async (t) => {
+  const data = path.join(tmp, 'faces-progress');
+  await fixtureFolder(data, 20);
+  const run = path.join(tmp, 'run-progress');
+  // Its own process with stderr a pipe (in this one, progress goes to the real stderr and an
+  // earlier command may have shown the banner already). 16 steps an epoch (batch 1): one line per
+  // step would be 32 lines.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'lib', 'cli', 'main.ts'), 'train', '--data', data, '--out', run,
+    '--loss', 'l2', '--arch', 'tiny', '--input-size', '16', '--epochs', '2', '--batch-size', '1', '--val-fraction', '0.2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.equal(code, 0, err);
+  const steps = err.split('\n').filter((l) => /^epoch \d\/2 \d+\/16 loss /.test(l));
+  t.same(steps.map((l) => l.split(' loss')[0]), ['epoch 1/2 1/16', 'epoch 2/2 1/16'], 'the first step of each epoch, then nothing within 30 s');
+  t.notOk(err.includes('\r'), 'no carriage returns in a log');
+  t.notMatch(err, /install our node backend|looks like you are running TensorFlow\.js/);
+});

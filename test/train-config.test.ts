@@ -71,9 +71,37 @@ t.test('progress bar: TTY redraws one line, logs get ~10 lines an epoch', async 
   t.match(chunks[0], /^\repoch 1\/2 \[=+>? *\] 2\/4 loss 0\.5000 10\.0 img\/s ETA 00:30\x1b\[K$/);
   tty.finish('done');
   t.match(chunks[1], /^\repoch 1\/2 done\x1b\[K\n$/);
+  // Slow steps (a minute each): the first step, then each 10 %.
+  let clock = 0;
+  const now = () => clock;
   const lines: string[] = [];
-  const log = new ProgressBar({ write: (s) => lines.push(s) > 0 }, 'epoch 1/1', 100);
-  for (let i = 1; i <= 100; i++) log.update(i, 1, 1, 1);
+  const log = new ProgressBar({ write: (s) => lines.push(s) > 0 }, 'epoch 1/1', 100, { now });
+  for (let i = 1; i <= 100; i++, clock += 60_000) log.update(i, 1, 1, 1);
   t.equal(lines.length, 11, 'the first step, then every 10%');
   t.ok(lines.every((l) => l.endsWith('\n') && !l.includes('\r')));
+});
+
+t.test('progress bar: fast steps are throttled by time, in logs and on a terminal', async (t) => {
+  let clock = 0;
+  const now = () => clock;
+  // Not a terminal: 1000 steps of 10 ms (10 s in all) print one line; of 1 s each, a line per 10 % (>= 30 s apart).
+  const fast: string[] = [];
+  const a = new ProgressBar({ write: (s) => fast.push(s) > 0 }, 'epoch 1/1', 1000, { now });
+  for (let i = 1; i <= 1000; i++, clock += 10) a.update(i, 1, 1, 1);
+  t.equal(fast.length, 1, 'one line for a 10-second epoch');
+  t.match(fast[0], /^epoch 1\/1 1\/1000 loss/);
+  const slow: string[] = [];
+  const b = new ProgressBar({ write: (s) => slow.push(s) > 0 }, 'epoch 1/1', 1000, { now });
+  for (let i = 1; i <= 1000; i++, clock += 1000) b.update(i, 1, 1, 1);
+  t.equal(slow.length, 11);
+  const tight: string[] = [];
+  const c = new ProgressBar({ write: (s) => tight.push(s) > 0 }, 'epoch 1/1', 1000, { now, logIntervalMs: 250_000 });
+  for (let i = 1; i <= 1000; i++, clock += 1000) c.update(i, 1, 1, 1);
+  t.equal(tight.length, 4, 'logIntervalMs bounds the rate too: 1000 s / 250 s');
+  // A terminal: redraws at most every 100 ms, and always the last step.
+  const draws: string[] = [];
+  const d = new ProgressBar({ write: (s) => draws.push(s) > 0, isTTY: true, columns: 100 }, 'epoch 1/1', 1000, { now });
+  for (let i = 1; i <= 1000; i++, clock += 1) d.update(i, 1, 1, 1);
+  t.equal(draws.length, 11, '1 s of steps: 10 redraws + the last step');
+  t.match(draws[draws.length - 1], / 1000\/1000 loss/);
 });

@@ -61,7 +61,16 @@ async function detector(): Promise<FaceApi> {
 /** Faces in a decoded image, best first. */
 export async function detectFaces(image: RawImage, options?: DetectOptions): Promise<DetectedFace[]> {
   const tf = await import('@tensorflow/tfjs');
-  await import('@tensorflow/tfjs-backend-wasm');
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+  } catch (err) {
+    throw new UnsupportedError(
+      `face detection runs on @tensorflow/tfjs-backend-wasm, an optional peer dependency: install the version equal to your ` +
+        `@tensorflow/tfjs (${tf.version_core}): npm install @tensorflow/tfjs-backend-wasm@${tf.version_core}; ` +
+        `otherwise pass the face box ([x, y, width, height] in pixels; on the command line --box x,y,w,h) ` +
+        `(${(err as Error).message.split('\n')[0]})`,
+    );
+  }
   const previous = tf.getBackend();
   // The detector runs on wasm (cpu is ~10x slower); the caller's backend is restored afterwards.
   await tf.setBackend('wasm');

@@ -76,13 +76,30 @@ export interface FacePrediction {
 
 type Ort = typeof ortTypes;
 let ortModule: Ort | undefined;
+
+/**
+ * What a user must do to get onnxruntime-node, an optional peer dependency: it is not installed with
+ * acr-loss because its install script downloads CUDA libraries from outside the npm registry
+ * (api.nuget.org) on linux-x64, which fails the whole `npm install` on a machine that reaches only
+ * the registry. The CPU provider the Predictor uses ships inside its npm package.
+ */
+export const ONNXRUNTIME_HINT =
+  "Predictor needs onnxruntime-node, an optional peer dependency of acr-loss: 'npm install onnxruntime-node@1.30.0'. " +
+  'On linux-x64 its install script downloads CUDA libraries from api.nuget.org; where that host is unreachable (or the CUDA ' +
+  "provider unwanted) install with the environment variable ONNXRUNTIME_NODE_INSTALL=skip, or put \"allowScripts\": " +
+  '{"onnxruntime-node": false} in your package.json (npm >= 11); the CPU provider the Predictor uses is inside the npm package';
+
 /** onnxruntime-node is loaded on first use: importing the package stays cheap. */
 function ort(): Ort {
   if (!ortModule) {
     try {
       ortModule = require('onnxruntime-node') as Ort;
     } catch (err) {
-      throw new UnsupportedError(`Predictor: onnxruntime-node cannot be loaded (${(err as Error).message})`);
+      const e = err as NodeJS.ErrnoException;
+      const missing = e.code === 'MODULE_NOT_FOUND' && /'onnxruntime-node'/.test(e.message);
+      throw new UnsupportedError(
+        missing ? `${ONNXRUNTIME_HINT} (it is not installed)` : `Predictor: onnxruntime-node cannot be loaded (${e.message.split('\n')[0]}). ${ONNXRUNTIME_HINT}`,
+      );
     }
   }
   return ortModule;
@@ -192,9 +209,10 @@ export class Predictor {
     }
     const sessionOptions: ortTypes.InferenceSession.SessionOptions = { executionProviders: ['cpu'] };
     if (opts.numThreads !== undefined) sessionOptions.intraOpNumThreads = integer('options.numThreads', opts.numThreads, 1, 1024);
+    const { InferenceSession } = ort(); // outside the try: a missing onnxruntime is not a bad model
     let session: ortTypes.InferenceSession;
     try {
-      session = await ort().InferenceSession.create(bytes, sessionOptions);
+      session = await InferenceSession.create(bytes, sessionOptions);
     } catch (err) {
       throw new ParseError(source, undefined, `onnxruntime cannot load the model (${(err as Error).message})`);
     }
