@@ -25,7 +25,7 @@ const ROWS: Array<{ name: string; change: string; against?: string }> = [
     against: 'shipped-before',
   },
   { name: 'long-300w-ytf', change: '+ the YouTube Faces frames at weight 0.5, 65 epochs (the same number of samples)', against: 'long-300w' },
-  { name: 'long-300w-scale100', change: 'long-300w with the loss x100 (--loss-scale 100, the ACR reference\'s factor), alone on both cores', against: 'long-300w' },
+  { name: 'long-300w-scale100', change: 'long-300w with the loss x100 (--loss-scale 100, the ACR reference\'s factor); trained while the loss comparison shared the machine', against: 'long-300w' },
 ];
 
 interface Summary {
