@@ -6,6 +6,9 @@
  *   npm run bench:train [-- --quick] [-- --stock 0.5x112,1x112] [-- --stock-limit 1200]
  *                       [-- --parts native,stock,wasm,libtorch] [-- --repeat 3]
  *
+ * --parts native-unfused adds the native kernels with BatchNormalization + ReLU6 run as two
+ * kernels (useNativeKernels' fuseBatchNormRelu: false), alternating with the others.
+ *
  * --repeat R alternates the native and libtorch runs R times per configuration (3 steps each) and
  * reports the median over all their steps: on a shared machine one run can land in a busy spell.
  * --parts runs only some of the columns and keeps the others from an existing
@@ -51,7 +54,8 @@ async function child(kind: string, width: number, size: number, steps: number): 
   } else {
     await tf.setBackend('cpu');
     const { useNativeKernels } = await import('../lib/tfjs/native-kernels');
-    useNativeKernels(kind === 'native');
+    // native-unfused: the native kernels with BN + ReLU6 run apart (the step before the fusion)
+    useNativeKernels(kind.startsWith('native'), { fuseBatchNormRelu: kind !== 'native-unfused' });
   }
   const model = benchModel({ inputSize: size, width });
   const optim = tf.train.adam(1e-3);
@@ -60,7 +64,7 @@ async function child(kind: string, width: number, size: number, steps: number): 
   const gflop = (6 * forwardMacs(model) * BATCH) / 1e9;
   const ms: number[] = [], cpuMs: number[] = [];
   try {
-    if (kind === 'native') trainStep(model, optim, x, y); // warm-up: first-call allocations
+    if (kind.startsWith('native')) trainStep(model, optim, x, y); // warm-up: first-call allocations
     for (let i = 0; i < steps; i++) {
       const c0 = process.cpuUsage(), t0 = performance.now();
       trainStep(model, optim, x, y);
@@ -239,6 +243,7 @@ async function parent(): Promise<void> {
     };
     for (let i = 0; i < repeat; i++) {
       if (parts.has('native')) merge('native', runChild(['native', String(width), String(size), '3'], 900));
+      if (parts.has('native-unfused')) merge('native-unfused', runChild(['native-unfused', String(width), String(size), '3'], 900));
       if (parts.has('libtorch')) {
         const r = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
         torchVersion ??= r.torch;
@@ -253,8 +258,9 @@ async function parent(): Promise<void> {
     const gflop = Object.values(results).map((r) => (r as ChildResult).gflop).find((g) => g)
       ?? (previousRow(width, size)?.gflopPerStep as number | undefined);
     const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: gflop };
-    for (const name of ['native', 'stock', 'wasm', 'libtorch']) {
+    for (const name of ['native', 'native-unfused', 'stock', 'wasm', 'libtorch']) {
       const r = results[name] as ChildResult | undefined;
+      if (!r && name === 'native-unfused') continue; // only when asked for
       if (!r) {
         row[name] = undefined; // filled from the results file when writing
       } else if (r.ms && r.ms.length) {
@@ -286,6 +292,10 @@ async function parent(): Promise<void> {
       row.ratioToLibtorch = ms('native')! / ms('libtorch')!;
       row.ratioToLibtorchCpu = cpu('native')! / cpu('libtorch')!;
     }
+    if (row['native-unfused'] && ms('native') && ms('native-unfused')) {
+      row.fusedToUnfused = ms('native')! / ms('native-unfused')!;
+      row.fusedToUnfusedCpu = cpu('native')! / cpu('native-unfused')!;
+    }
     console.log(JSON.stringify(row));
   }
   const fmt = (v: unknown) => {
@@ -303,6 +313,11 @@ async function parent(): Promise<void> {
       `${n.gflopsPerCore ? `${n.gflopsPerCore.toFixed(1)} (${((100 * n.gflopsPerCore) / measuredPeakPerCore).toFixed(0)}%)` : '-'} | ` +
       `${fmt(r.stock)} | ${x2(r.speedupVsStock, r.speedupVsStockCpu)} | ${fmt(r.wasm)} | ${fmt(r.libtorch)} | ` +
       `${r.ratioToLibtorch ? `${(r.ratioToLibtorch as number).toFixed(2)} (${(r.ratioToLibtorchCpu as number).toFixed(2)})` : '-'} |`);
+  }
+  for (const r of rows) {
+    if (!r['native-unfused']) continue;
+    console.log(`x${r.width}/${r.size}: native with BN + ReLU6 apart ${fmt(r['native-unfused'])}; fused/apart ` +
+      `${r.fusedToUnfused ? `${(r.fusedToUnfused as number).toFixed(3)} (${(r.fusedToUnfusedCpu as number).toFixed(3)} CPU)` : '-'}`);
   }
   const out = {
     date: new Date().toISOString(), machine: { cpu: os.cpus()[0].model, cores, nominalGhz: ghz, load: os.loadavg() },
