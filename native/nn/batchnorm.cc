@@ -100,11 +100,12 @@ void batchnorm_train(int64_t rows, int64_t C, const float* x, const float* gamma
   parallel_for(rows, std::max<int64_t>(1, 16384 / C), [&](int64_t b, int64_t e) {
     const float* __restrict sc = scale.data();
     const float* __restrict sh = shift.data();
+    const float cp = cap;  // a local: the stores below cannot alias it, so the loop vectorises
     for (int64_t r = b; r < e; ++r) {
       const float* __restrict xr = x + r * C;
       float* __restrict yr = y + r * C;
-      if (cap >= 0.f)
-        for (int64_t c = 0; c < C; ++c) yr[c] = cap_value(xr[c] * sc[c] + sh[c], cap);
+      if (cp >= 0.f)
+        for (int64_t c = 0; c < C; ++c) yr[c] = cap_value(xr[c] * sc[c] + sh[c], cp);
       else
         for (int64_t c = 0; c < C; ++c) yr[c] = xr[c] * sc[c] + sh[c];
     }
@@ -119,43 +120,49 @@ void bn_grad(int64_t rows, int64_t C, const float* dy, const float* x, const flo
   std::vector<float> inv(C), m(C), sc(C), sh(C);
   for (int64_t c = 0; c < C; ++c) inv[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[c]) + eps)), m[c] = mean[c];
   if (kCap) scale_shift(C, gamma, beta, mean, var, eps, sc.data(), sh.data());
-  // The gated upstream gradient: dy itself, or relu_cap_grad(dy, pre-activation) when fused.
-  auto gated = [&](const float* __restrict g, const float* __restrict xr, int64_t c) {
-    return kCap ? cap_gate(g[c], xr[c] * sc[c] + sh[c], cap) : g[c];
-  };
   std::vector<double> sdy(C), sdyx(C);
-  // sum dy and sum dy*(x - mean); xhat = (x - mean)*inv.
+  const float* __restrict scp = sc.data();
+  const float* __restrict shp = sh.data();
+  const float cp = cap;  // locals, so the stores cannot alias them and the loops vectorise
+  // sum g and sum g*(x - mean), g = dy (or relu_cap_grad's gate of dy at the recomputed
+  // pre-activation x*scale + shift when fused); xhat = (x - mean)*inv.
   reduce_two(rows, C, sdy.data(), sdyx.data(), [&](int64_t r, float* __restrict a, float* __restrict b) {
     const float* __restrict g = dy + r * C;
     const float* __restrict xr = x + r * C;
     const float* __restrict mm = m.data();
     for (int64_t c = 0; c < C; ++c) {
-      const float gv = gated(g, xr, c);
+      const float gv = kCap ? cap_gate(g[c], xr[c] * scp[c] + shp[c], cp) : g[c];
       a[c] += gv;
       b[c] += gv * (xr[c] - mm[c]);
     }
   });
-  // dx = gamma*inv * (dy - dbeta/M - xhat*dgamma/M), written as dy*k1 + (x - mean)*k2 + k3.
+  // dx = gamma*inv * (g - dbeta/M - xhat*dgamma/M), written as g*k1 + (x - mean)*k2 + k3.
   std::vector<float> k1(C), k2(C), k3(C);
   for (int64_t c = 0; c < C; ++c) {
-    const double g = gamma ? gamma[c] : 1.0, iv = inv[c];
+    const double gm = gamma ? gamma[c] : 1.0, iv = inv[c];
     dbeta[c] = static_cast<float>(sdy[c]);
     dgamma[c] = static_cast<float>(sdyx[c] * iv);
     const double M = static_cast<double>(rows);
-    k1[c] = static_cast<float>(g * iv);
-    k2[c] = static_cast<float>(-g * iv * iv * iv * sdyx[c] / M);
-    k3[c] = static_cast<float>(-g * iv * sdy[c] / M);
+    k1[c] = static_cast<float>(gm * iv);
+    k2[c] = static_cast<float>(-gm * iv * iv * iv * sdyx[c] / M);
+    k3[c] = static_cast<float>(-gm * iv * sdy[c] / M);
   }
   parallel_for(rows, std::max<int64_t>(1, 16384 / C), [&](int64_t b, int64_t e) {
     const float* __restrict a1 = k1.data();
     const float* __restrict a2 = k2.data();
     const float* __restrict a3 = k3.data();
     const float* __restrict mm = m.data();
+    const float* __restrict scw = sc.data();
+    const float* __restrict shw = sh.data();
+    const float cw = cap;
     for (int64_t r = b; r < e; ++r) {
       const float* __restrict g = dy + r * C;
       const float* __restrict xr = x + r * C;
       float* __restrict d = dx + r * C;
-      for (int64_t c = 0; c < C; ++c) d[c] = gated(g, xr, c) * a1[c] + (xr[c] - mm[c]) * a2[c] + a3[c];
+      for (int64_t c = 0; c < C; ++c) {
+        const float gv = kCap ? cap_gate(g[c], xr[c] * scw[c] + shw[c], cw) : g[c];
+        d[c] = gv * a1[c] + (xr[c] - mm[c]) * a2[c] + a3[c];
+      }
     }
   });
 }
