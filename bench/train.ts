@@ -6,6 +6,9 @@
  *   npm run bench:train [-- --quick] [-- --stock 0.5x112,1x112] [-- --stock-limit 1200]
  *                       [-- --parts native,stock,wasm,libtorch] [-- --repeat 3]
  *
+ * --parts native-unfused adds the native kernels with BatchNormalization + ReLU6 run as two
+ * kernels (useNativeKernels' fuseBatchNormRelu: false), alternating with the others.
+ *
  * --repeat R alternates the native and libtorch runs R times per configuration (3 steps each) and
  * reports the median over all their steps: on a shared machine one run can land in a busy spell.
  * --parts runs only some of the columns and keeps the others from an existing
@@ -51,7 +54,8 @@ async function child(kind: string, width: number, size: number, steps: number): 
   } else {
     await tf.setBackend('cpu');
     const { useNativeKernels } = await import('../lib/tfjs/native-kernels');
-    useNativeKernels(kind === 'native');
+    // native-unfused: the native kernels with BN + ReLU6 run apart (the step before the fusion)
+    useNativeKernels(kind.startsWith('native'), { fuseBatchNormRelu: kind !== 'native-unfused' });
   }
   const model = benchModel({ inputSize: size, width });
   const optim = tf.train.adam(1e-3);
@@ -60,7 +64,7 @@ async function child(kind: string, width: number, size: number, steps: number): 
   const gflop = (6 * forwardMacs(model) * BATCH) / 1e9;
   const ms: number[] = [], cpuMs: number[] = [];
   try {
-    if (kind === 'native') trainStep(model, optim, x, y); // warm-up: first-call allocations
+    if (kind.startsWith('native')) trainStep(model, optim, x, y); // warm-up: first-call allocations
     for (let i = 0; i < steps; i++) {
       const c0 = process.cpuUsage(), t0 = performance.now();
       trainStep(model, optim, x, y);
@@ -129,12 +133,57 @@ function libtorchBinary(): string | null {
   return fs.existsSync(p) ? p : null;
 }
 
+/**
+ * The libtorch peer as a user who tunes it runs it (see ../shared/docs/toolchain.md): jemalloc
+ * preloaded with decay off (freed pages stay mapped: no page faults on the next step's
+ * allocations), OpenBLAS (pthread build, 1 BLAS thread: the ops' own OpenMP threads are the
+ * parallelism), channels-last tensors (in mobilenetv2_train.cpp), the better of 1 and 2 threads.
+ * A missing piece falls back (glibc malloc with huge pages; the system libblas) and is recorded.
+ */
+export interface PeerSettings {
+  env: Record<string, string>;
+  allocator: string;
+  blas: string;
+  memoryFormat: 'channels-last';
+  threads: string;
+}
+
+function multiarchLibdir(): string | null {
+  for (const d of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', `/usr/lib/${process.arch === 'x64' ? 'x86_64' : process.arch}-linux-gnu`]) {
+    if (fs.existsSync(d)) return d;
+  }
+  return null;
+}
+
+export function peerSettings(): PeerSettings {
+  const lib = multiarchLibdir();
+  const env: Record<string, string> = { OPENBLAS_NUM_THREADS: '1' };
+  let allocator: string, blas: string;
+  const jemalloc = lib && path.join(lib, 'libjemalloc.so.2');
+  if (jemalloc && fs.existsSync(jemalloc)) {
+    env.LD_PRELOAD = jemalloc;
+    env.MALLOC_CONF = 'dirty_decay_ms:-1,muzzy_decay_ms:-1';
+    allocator = `jemalloc (LD_PRELOAD ${jemalloc}, MALLOC_CONF ${env.MALLOC_CONF})`;
+  } else {
+    env.GLIBC_TUNABLES = 'glibc.malloc.hugetlb=1';
+    allocator = 'glibc malloc, glibc.malloc.hugetlb=1 (libjemalloc2 not installed)';
+  }
+  const openblas = lib && path.join(lib, 'openblas-pthread');
+  if (openblas && fs.existsSync(path.join(openblas, 'libblas.so.3'))) {
+    env.LD_LIBRARY_PATH = [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+    blas = `OpenBLAS pthread (LD_LIBRARY_PATH ${openblas}, OPENBLAS_NUM_THREADS 1)`;
+  } else {
+    blas = 'the system libblas.so.3 (libopenblas0-pthread not installed)';
+  }
+  return { env, allocator, blas, memoryFormat: 'channels-last', threads: 'best of 1 and 2' };
+}
+
 function runLibtorch(bin: string, width: number, size: number, steps: number, limitS: number): ChildResult {
+  const peer = peerSettings();
   let best: ChildResult | null = null;
   for (const threads of [1, 2]) {
     const r = spawnSync(bin, [String(width), String(size), String(BATCH), String(steps), String(threads)], {
-      encoding: 'utf8', timeout: limitS * 1000,
-      env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
+      encoding: 'utf8', timeout: limitS * 1000, env: { ...process.env, ...peer.env },
     });
     try {
       const res = JSON.parse((r.stdout ?? '').trim().split('\n').pop() ?? '') as ChildResult;
@@ -176,6 +225,8 @@ async function parent(): Promise<void> {
   console.log(`machine: ${os.cpus()[0].model}, ${cores} cores @ ${ghz.toFixed(2)} GHz nominal; ` +
     `GEMM 2048^3: ${JSON.stringify(peak)}; theoretical ${theoreticalPeak.toFixed(0)} GFLOP/s (${cores} x 32 flop/cycle)`);
   const torch = libtorchBinary();
+  let torchVersion: unknown;
+  if (torch) console.log(`libtorch peer: ${JSON.stringify(peerSettings())}`);
   const rows: Array<Record<string, unknown>> = [];
   for (const [width, size] of configs) {
     const measuredAt = new Date().toISOString();
@@ -192,8 +243,11 @@ async function parent(): Promise<void> {
     };
     for (let i = 0; i < repeat; i++) {
       if (parts.has('native')) merge('native', runChild(['native', String(width), String(size), '3'], 900));
+      if (parts.has('native-unfused')) merge('native-unfused', runChild(['native-unfused', String(width), String(size), '3'], 900));
       if (parts.has('libtorch')) {
-        merge('libtorch', torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' });
+        const r = torch ? runLibtorch(torch, width, size, 3, 900) : { error: 'libtorch peer not built (bench/libtorch/build.sh)' };
+        torchVersion ??= r.torch;
+        merge('libtorch', r);
       }
     }
     if (parts.has('stock')) {
@@ -204,8 +258,9 @@ async function parent(): Promise<void> {
     const gflop = Object.values(results).map((r) => (r as ChildResult).gflop).find((g) => g)
       ?? (previousRow(width, size)?.gflopPerStep as number | undefined);
     const row: Record<string, unknown> = { width, size, batch: BATCH, gflopPerStep: gflop };
-    for (const name of ['native', 'stock', 'wasm', 'libtorch']) {
+    for (const name of ['native', 'native-unfused', 'stock', 'wasm', 'libtorch']) {
       const r = results[name] as ChildResult | undefined;
+      if (!r && name === 'native-unfused') continue; // only when asked for
       if (!r) {
         row[name] = undefined; // filled from the results file when writing
       } else if (r.ms && r.ms.length) {
@@ -237,6 +292,10 @@ async function parent(): Promise<void> {
       row.ratioToLibtorch = ms('native')! / ms('libtorch')!;
       row.ratioToLibtorchCpu = cpu('native')! / cpu('libtorch')!;
     }
+    if (row['native-unfused'] && ms('native') && ms('native-unfused')) {
+      row.fusedToUnfused = ms('native')! / ms('native-unfused')!;
+      row.fusedToUnfusedCpu = cpu('native')! / cpu('native-unfused')!;
+    }
     console.log(JSON.stringify(row));
   }
   const fmt = (v: unknown) => {
@@ -255,8 +314,14 @@ async function parent(): Promise<void> {
       `${fmt(r.stock)} | ${x2(r.speedupVsStock, r.speedupVsStockCpu)} | ${fmt(r.wasm)} | ${fmt(r.libtorch)} | ` +
       `${r.ratioToLibtorch ? `${(r.ratioToLibtorch as number).toFixed(2)} (${(r.ratioToLibtorchCpu as number).toFixed(2)})` : '-'} |`);
   }
+  for (const r of rows) {
+    if (!r['native-unfused']) continue;
+    console.log(`x${r.width}/${r.size}: native with BN + ReLU6 apart ${fmt(r['native-unfused'])}; fused/apart ` +
+      `${r.fusedToUnfused ? `${(r.fusedToUnfused as number).toFixed(3)} (${(r.fusedToUnfusedCpu as number).toFixed(3)} CPU)` : '-'}`);
+  }
   const out = {
     date: new Date().toISOString(), machine: { cpu: os.cpus()[0].model, cores, nominalGhz: ghz, load: os.loadavg() },
+    libtorchPeer: { ...peerSettings(), torch: torchVersion },
     peak: { ...peak, measuredGflops: measuredPeak, measuredGflopsPerCore: measuredPeakPerCore, theoreticalGflops: theoreticalPeak },
     rows,
   };

@@ -89,11 +89,16 @@ export interface NativeBinding {
   /** dims = [batchA, batchB, M, N, K]; c[i] = act(op(a[i]) op(b[i]) + bias[n]); a batch of 1 broadcasts. */
   nnMatMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, dims: number[],
     transposeA: boolean, transposeB: boolean, activation: number, alpha: number): void;
-  /** Training-mode batch norm over the last axis: writes y, mean and (population) variance. */
+  /**
+   * Training-mode batch norm over the last axis: writes y, mean and (population) variance. With
+   * cap >= 0, y = min(max(bn, 0), cap) in the same pass (BN + capped ReLU fused).
+   */
   nnBatchNormTrain(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
-    mean: Float32Array, variance: Float32Array, channels: number, epsilon: number): void;
+    mean: Float32Array, variance: Float32Array, channels: number, epsilon: number, cap?: number): void;
+  /** The gradient of the above; for a fused cap, pass the forward's beta and cap. */
   nnBatchNormTrainGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array | null, mean: Float32Array,
-    variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, epsilon: number): void;
+    variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, channels: number, epsilon: number,
+    beta?: Float32Array | null, cap?: number): void;
   /** y = min(max(x, 0), cap); gradient passes where 0 < x <= cap. */
   nnReluCap(x: Float32Array, y: Float32Array, cap: number): void;
   nnReluCapGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, cap: number): void;

@@ -13,7 +13,7 @@ import { bufferPoolStats, BufferPoolStats, inputValues, outputArray, setBufferRe
 import { ArgumentError } from '../errors';
 import { ACTIVATION_CODES, GemmActivation } from '../kernels/nn';
 import * as v from '../validate';
-import { layerCalls, patchLayers } from './native-layers';
+import { layerCalls, patchLayers, setBatchNormReluFusion } from './native-layers';
 import { optimizerCalls, patchOptimizers } from './native-optimizer';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -249,6 +249,12 @@ export interface NativeKernelOptions {
    * kernels off drops the pool.
    */
   recycleBuffers?: boolean;
+  /**
+   * Run a BatchNormalization and the capped ReLU that alone consumes it (MobileNetV2's BN +
+   * ReLU6) as one native kernel inside model calls (default true): same layers, weights and
+   * results bit for bit, two fewer passes over the tensor forward and three fewer backward.
+   */
+  fuseBatchNormRelu?: boolean;
 }
 
 let retained = false;
@@ -262,6 +268,7 @@ export function useNativeKernels(on: boolean, options: NativeKernelOptions = {})
   const o = v.options<NativeKernelOptions>('options', options);
   if (on && (o.retainFreedMemory ?? true) && !retained) retained = call((n) => n.nnRetainFreedMemory());
   setBufferRecycling(on && (o.recycleBuffers ?? true));
+  setBatchNormReluFusion(o.fuseBatchNormRelu ?? true);
   if (on === stats.enabled) return on;
   if (on) {
     call(() => undefined); // fail here, with the build hint, if the addon is missing

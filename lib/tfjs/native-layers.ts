@@ -5,6 +5,16 @@
  * ReLU with a maxValue (relu + clipByValue, and four mask ops in the gradient). Each becomes
  * one custom cpu kernel with its own gradient kernel; the layers' `call` is patched to use
  * them on the cpu backend and restored by `patchLayers(false)`.
+ *
+ * Where a model runs a BatchNormalization whose only consumer is a capped ReLU (MobileNetV2's
+ * BN + ReLU6 pairs), the two run as one kernel (BN_RELU_TRAIN): the BN writes the capped output
+ * in its own pass, the ReLU layer passes it on, and the gradient is one pass pair instead of
+ * the ReLU gradient's plus the BN gradient's; two of the five full-tensor passes forward and
+ * three of the eight backward go, with a kernel call each way. The layers, their weights and
+ * the model's graph stay as they are; only the execution fuses, and only inside a model call
+ * (LayersModel.call, patched to record which model runs) where the graph shows the pair: the
+ * BN layer used once, its output not a model output, the ReLU its only consumer and used once.
+ * The result is bit-identical to the two kernels run apart (test/nn-fused-bn-relu.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
@@ -19,6 +29,8 @@ type LayerCall = (this: unknown, inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs
 
 export const BN_TRAIN = 'AcrBatchNormTrain';
 export const BN_TRAIN_GRAD = 'AcrBatchNormTrainGrad';
+/** BN_TRAIN with a capped ReLU fused into its output (attrs: epsilon, momentum, cap). */
+export const BN_RELU_TRAIN = 'AcrBatchNormReluCapTrain';
 export const RELU_CAP = 'AcrReluCap';
 export const RELU_CAP_GRAD = 'AcrReluCapGrad';
 
@@ -37,33 +49,37 @@ let registered = false;
 function registerKernels(): void {
   if (registered) return;
   registered = true;
-  tf.registerKernel({
-    kernelName: BN_TRAIN, backendName: 'cpu', kernelFunc: (a) => {
-      const { inputs: { x, gamma, beta, movingMean, movingVariance }, backend, attrs } = args(a);
-      const C = x.shape[x.shape.length - 1];
-      const y = outputArray(backend, x.shape.reduce((p, q) => p * q, 1));
-      const mean = new Float32Array(C), variance = new Float32Array(C);
-      const xv = f32(backend, x), g = f32(backend, gamma), b = f32(backend, beta);
-      call((n) => n.nnBatchNormTrain(xv, g, b, y, mean, variance, C, attrs.epsilon as number));
-      // The moving statistics' update, as the stock layer computes it in float32 tensor ops
-      // (old - (old - value) * (1 - momentum)): here, instead of six engine ops per layer.
-      const keep = Math.fround(1 - (attrs.momentum as number));
-      const moved = (old: Float32Array, value: Float32Array) =>
-        old.map((o, c) => Math.fround(o - Math.fround(Math.fround(o - value[c]) * keep)));
-      const info = (v: Float32Array) => backend.makeTensorInfo([C], 'float32', v);
-      return [backend.makeTensorInfo(x.shape, 'float32', y), info(mean), info(variance),
-        info(moved(f32(backend, movingMean), mean)), info(moved(f32(backend, movingVariance), variance))];
-    },
-  });
+  const bnForward: tf.KernelFunc = (a) => {
+    const { inputs: { x, gamma, beta, movingMean, movingVariance }, backend, attrs } = args(a);
+    const C = x.shape[x.shape.length - 1];
+    const y = outputArray(backend, x.shape.reduce((p, q) => p * q, 1));
+    const mean = new Float32Array(C), variance = new Float32Array(C);
+    const xv = f32(backend, x), g = f32(backend, gamma), b = f32(backend, beta);
+    const cap = attrs.cap as number | undefined; // BN_RELU_TRAIN only
+    call((n) => n.nnBatchNormTrain(xv, g, b, y, mean, variance, C, attrs.epsilon as number, cap ?? -1));
+    // The moving statistics' update, as the stock layer computes it in float32 tensor ops
+    // (old - (old - value) * (1 - momentum)): here, instead of six engine ops per layer.
+    const keep = Math.fround(1 - (attrs.momentum as number));
+    const moved = (old: Float32Array, value: Float32Array) =>
+      old.map((o, c) => Math.fround(o - Math.fround(Math.fround(o - value[c]) * keep)));
+    const info = (v: Float32Array) => backend.makeTensorInfo([C], 'float32', v);
+    return [backend.makeTensorInfo(x.shape, 'float32', y), info(mean), info(variance),
+      info(moved(f32(backend, movingMean), mean)), info(moved(f32(backend, movingVariance), variance))];
+  };
+  tf.registerKernel({ kernelName: BN_TRAIN, backendName: 'cpu', kernelFunc: bnForward });
+  tf.registerKernel({ kernelName: BN_RELU_TRAIN, backendName: 'cpu', kernelFunc: bnForward });
   tf.registerKernel({
     kernelName: BN_TRAIN_GRAD, backendName: 'cpu', kernelFunc: (a) => {
-      const { inputs: { dy, x, gamma, mean, variance }, backend, attrs } = args(a);
+      const { inputs: { dy, x, gamma, mean, variance, beta }, backend, attrs } = args(a);
       const C = x.shape[x.shape.length - 1];
       const dx = outputArray(backend, x.shape.reduce((p, q) => p * q, 1));
       const dgamma = new Float32Array(C), dbeta = new Float32Array(C);
       const dyv = f32(backend, dy), xv = f32(backend, x), g = f32(backend, gamma);
       const m = f32(backend, mean), v = f32(backend, variance);
-      call((n) => n.nnBatchNormTrainGrad(dyv, xv, g, m, v, dx, dgamma, dbeta, C, attrs.epsilon as number));
+      // With a cap (BN_RELU_TRAIN's gradient): beta recomputes the pre-activation for the gate.
+      const cap = attrs.cap as number | undefined;
+      const bv = cap != null && beta ? f32(backend, beta) : null;
+      call((n) => n.nnBatchNormTrainGrad(dyv, xv, g, m, v, dx, dgamma, dbeta, C, attrs.epsilon as number, bv, cap ?? -1));
       return [backend.makeTensorInfo(x.shape, 'float32', dx), backend.makeTensorInfo([C], 'float32', dgamma),
         backend.makeTensorInfo([C], 'float32', dbeta)];
     },
@@ -78,6 +94,19 @@ function registerKernels(): void {
       const [dx, dgamma, dbeta] = tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x, gamma, mean, variance },
         attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       // The moving statistics are not trained (and are pruned from the tape); zeros if asked.
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta,
+        movingMean: () => tf.zerosLike(mean), movingVariance: () => tf.zerosLike(variance) };
+    },
+  });
+  tf.registerGradient({
+    kernelName: BN_RELU_TRAIN,
+    inputsToSave: ['x', 'gamma', 'beta'],
+    outputsToSave: [false, true, true, false, false],
+    gradFunc: (dys, saved, attrs) => {
+      const [x, gamma, beta, mean, variance] = saved;
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [dx, dgamma, dbeta] = tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x, gamma, mean, variance, beta },
+        attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta,
         movingMean: () => tf.zerosLike(mean), movingVariance: () => tf.zerosLike(variance) };
     },
@@ -116,6 +145,38 @@ interface BatchNormLayer {
   movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable;
 }
 interface ReluLayer { maxValue: number | null | undefined }
+interface GraphNode { outboundLayer?: unknown; inputTensors?: unknown[] }
+interface GraphLayer { inboundNodes?: GraphNode[]; outboundNodes?: GraphNode[]; output?: unknown; getClassName(): string }
+interface Model { layers?: unknown[]; outputs?: unknown[] }
+
+let fusion = true;
+/** Turns the BN + capped ReLU fusion on or off (on by default; off: the two kernels run apart). */
+export function setBatchNormReluFusion(on: boolean): void {
+  fusion = on;
+}
+
+/** The models whose call is running (innermost last): fusion looks at the innermost one's graph. */
+const running: Model[] = [];
+/** Fused BN outputs, each already capped for the one ReLU layer that will receive it. */
+const fusedFor = new WeakMap<tf.Tensor, unknown>();
+
+/**
+ * The cap of the ReLU that can take this BN layer's output fused, or null: inside a model call,
+ * the BN layer used once in the graph, its output not among the model's outputs, consumed by
+ * exactly one node, whose layer is a capped ReLU of the same model used once.
+ */
+function fusableCap(bn: GraphLayer): { cap: number; relu: unknown } | null {
+  const model = running[running.length - 1];
+  if (!fusion || !model || !originals.has('ReLU')) return null;
+  if (bn.inboundNodes?.length !== 1 || bn.outboundNodes?.length !== 1) return null;
+  const node = bn.outboundNodes[0];
+  const relu = node.outboundLayer as (GraphLayer & ReluLayer) | undefined;
+  if (!relu || relu.getClassName() !== 'ReLU' || node.inputTensors?.length !== 1 || relu.inboundNodes?.length !== 1) return null;
+  const cap = relu.maxValue;
+  if (cap == null || !(cap >= 0)) return null;
+  if (!model.layers?.includes(bn) || !model.layers.includes(relu) || model.outputs?.includes(bn.output)) return null;
+  return { cap, relu };
+}
 
 function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | null {
   const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
@@ -134,15 +195,22 @@ function batchNormCall(original: LayerCall): LayerCall {
       return original.call(this, inputs, kwargs);
     }
     layerCalls.BatchNormalization = (layerCalls.BatchNormalization ?? 0) + 1;
-    return tf.tidy(() => {
-      const [y, , , newMean, newVariance] = tf.engine().runKernel(BN_TRAIN, {
+    const fused = fusableCap(this as GraphLayer);
+    const y = tf.tidy(() => {
+      const [out, , , newMean, newVariance] = tf.engine().runKernel(fused ? BN_RELU_TRAIN : BN_TRAIN, {
         x, gamma: layer.gamma!.read(), beta: layer.beta!.read(),
         movingMean: layer.movingMean.read(), movingVariance: layer.movingVariance.read(),
-      }, { epsilon: layer.epsilon, momentum: layer.momentum }) as tf.Tensor[];
+      }, fused ? { epsilon: layer.epsilon, momentum: layer.momentum, cap: fused.cap }
+        : { epsilon: layer.epsilon, momentum: layer.momentum }) as tf.Tensor[];
       layer.movingMean.write(newMean);
       layer.movingVariance.write(newVariance);
-      return y;
+      return out;
     });
+    if (fused) {
+      layerCalls.BatchNormalizationReLUFused = (layerCalls.BatchNormalizationReLUFused ?? 0) + 1;
+      fusedFor.set(y, fused.relu);
+    }
+    return y;
   };
 }
 
@@ -152,9 +220,32 @@ function reluCall(original: LayerCall): LayerCall {
     const x = single(inputs);
     if (!x || cap == null || !(cap >= 0)) return original.call(this, inputs, kwargs);
     layerCalls.ReLU = (layerCalls.ReLU ?? 0) + 1;
+    // Already capped by the fused BN kernel for this very layer: pass it on (a new tensor on
+    // the same data, so nothing downstream can dispose the BN's output under the ReLU's name).
+    if (fusedFor.get(x) === this) return x.clone();
     return tf.engine().runKernel(RELU_CAP, { x }, { cap }) as tf.Tensor;
   };
 }
+
+function modelCall(original: LayerCall): LayerCall {
+  return function (this: unknown, inputs, kwargs) {
+    running.push(this as Model);
+    try {
+      return original.call(this, inputs, kwargs);
+    } finally {
+      running.pop();
+    }
+  };
+}
+
+/** The class whose prototype owns the functional models' call (Container, LayersModel's base). */
+function containerPrototype(): { call: LayerCall } | null {
+  for (let p = tf.LayersModel.prototype as object | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    if (Object.prototype.hasOwnProperty.call(p, 'call')) return p as { call: LayerCall };
+  }
+  return null;
+}
+let originalModelCall: LayerCall | null = null;
 
 const PATCHES: Array<[string, (original: LayerCall) => LayerCall]> = [
   ['BatchNormalization', batchNormCall],
@@ -177,7 +268,15 @@ export function patchLayers(on: boolean): void {
       originals.set(name, cls.prototype.call);
       cls.prototype.call = make(cls.prototype.call);
     }
+    const proto = containerPrototype();
+    if (proto && !originalModelCall) {
+      originalModelCall = proto.call;
+      proto.call = modelCall(proto.call);
+    }
   } else {
+    const proto = containerPrototype();
+    if (proto && originalModelCall) proto.call = originalModelCall;
+    originalModelCall = null;
     for (const [name, original] of originals) {
       const cls = layerClass(name);
       if (cls) cls.prototype.call = original;

@@ -163,7 +163,8 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// batchNormTrain(x, gamma|null, beta|null, y, mean, variance, channels, epsilon)
+// batchNormTrain(x, gamma|null, beta|null, y, mean, variance, channels, epsilon[, cap])
+// cap >= 0 fuses a capped ReLU into y; absent or negative: none.
 Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t C = napi::integer(info, 6, "channels", 1, kMaxDim);
@@ -177,11 +178,14 @@ Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   if (beta.data) napi::require_length(env, beta, C, "beta");
   napi::require_length(env, mean, C, "mean");
   napi::require_length(env, var, C, "variance");
-  nn::batchnorm_train(static_cast<int64_t>(x.length) / C, C, x.data, gamma.data, beta.data, eps, y.data, mean.data, var.data);
+  const float cap = info.Length() > 8 && !info[8].IsUndefined() ? static_cast<float>(napi::number(info, 8, "cap")) : -1.f;
+  nn::batchnorm_train(static_cast<int64_t>(x.length) / C, C, x.data, gamma.data, beta.data, eps, y.data, mean.data, var.data,
+                      cap);
   return env.Undefined();
 }
 
-// batchNormTrainGrad(dy, x, gamma|null, mean, variance, dx, dgamma, dbeta, channels, epsilon)
+// batchNormTrainGrad(dy, x, gamma|null, mean, variance, dx, dgamma, dbeta, channels, epsilon[, beta|null, cap])
+// cap >= 0: the gradient of batchNormTrain with that cap (beta as given to the forward).
 Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t C = napi::integer(info, 8, "channels", 1, kMaxDim);
@@ -199,8 +203,14 @@ Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
   napi::require_length(env, var, C, "variance");
   napi::require_length(env, dgamma, C, "dgamma");
   napi::require_length(env, dbeta, C, "dbeta");
+  const float cap = info.Length() > 11 && !info[11].IsUndefined() ? static_cast<float>(napi::number(info, 11, "cap")) : -1.f;
+  View<float> beta;
+  if (cap >= 0.f) {
+    beta = napi::optional_typed_array<float>(info, 10, "beta");
+    if (beta.data) napi::require_length(env, beta, C, "beta");
+  }
   nn::batchnorm_train_grad(static_cast<int64_t>(x.length) / C, C, dy.data, x.data, gamma.data, mean.data, var.data, eps,
-                           dx.data, dgamma.data, dbeta.data);
+                           dx.data, dgamma.data, dbeta.data, beta.data, cap);
   return env.Undefined();
 }
 

@@ -10,12 +10,18 @@ namespace acr {
 namespace nn {
 
 // y = gamma * (x - mean) / sqrt(var + eps) + beta; writes mean and var. gamma/beta may be null (1/0).
+// With cap >= 0, y = relu_cap(that, cap) in the same pass (BatchNormalization + ReLU(maxValue)
+// fused): bit-identical to batchnorm_train followed by relu_cap. cap < 0 (or NaN): no activation.
 void batchnorm_train(int64_t rows, int64_t C, const float* x, const float* gamma, const float* beta, float eps,
-                     float* y, float* mean, float* var);
+                     float* y, float* mean, float* var, float cap = -1.f);
 
-// dx, dgamma, dbeta for the above given dy (mean/var as returned by the forward).
+// dx, dgamma, dbeta for the above given dy (mean/var as returned by the forward). With cap >= 0
+// the gradient of the fused BN + capped ReLU: the pre-activation is recomputed from x, mean,
+// var, gamma and beta exactly as the forward made it, and dy is gated by relu_cap_grad's rule;
+// bit-identical to relu_cap_grad followed by batchnorm_train_grad. beta is read only then.
 void batchnorm_train_grad(int64_t rows, int64_t C, const float* dy, const float* x, const float* gamma,
-                          const float* mean, const float* var, float eps, float* dx, float* dgamma, float* dbeta);
+                          const float* mean, const float* var, float eps, float* dx, float* dgamma, float* dbeta,
+                          const float* beta = nullptr, float cap = -1.f);
 
 // y = min(max(x, 0), cap) and its gradient dx = dy where 0 < x <= cap, else 0 (NaN for NaN x),
 // exactly as tfjs' relu followed by clipByValue.
