@@ -208,6 +208,28 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
   const StridedSource bt(dy, 1, s.OC);  // B = dy as [N*OH*OW, OC]
   if (is_pointwise(s)) {
     gemm(M, s.OC, K, StridedSource(x, 1, s.C), bt, df, s.OC, false);
+  } else if (s.C < 8) {
+    // As the forward: each image's im2col rows, read in place as A (rows (kh, kw, ci), depth the
+    // pixels). Each part sums its images into its own filter-sized buffer; then they are added.
+    const int64_t P = s.OH * s.OW, fsize = M * s.OC;
+    const int64_t parts = std::min<int64_t>(s.N, num_threads());
+    std::vector<float> partial(static_cast<size_t>(parts * fsize));
+    parallel_for(parts, 1, [&](int64_t b, int64_t e) {
+      float* col = scratch(Slot::Col, static_cast<size_t>(P * M));
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t n0 = s.N * t / parts, n1 = s.N * (t + 1) / parts;
+        for (int64_t n = n0; n < n1; ++n) {
+          im2col_rows(s, x, n, col);
+          gemm(M, s.OC, P, StridedSource(col, 1, M), StridedSource(dy + n * P * s.OC, 1, s.OC), partial.data() + t * fsize,
+               s.OC, n > n0);
+        }
+      }
+    });
+    for (int64_t i = 0; i < fsize; ++i) {
+      float sum = 0.f;
+      for (int64_t t = 0; t < parts; ++t) sum += partial[t * fsize + i];
+      df[i] = sum;
+    }
   } else {
     gemm(M, s.OC, K, Im2colCols(s, x), bt, df, s.OC, false);
   }
