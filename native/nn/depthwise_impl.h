@@ -109,9 +109,61 @@ void dw_backprop_input(const ConvShape& s, const float* dy, const float* f, floa
   });
 }
 
+// Vector lanes of this file's ISA: a block of channels whose 3x3 filter-gradient sums (9 x
+// kLanes floats) fit in registers.
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+#elif defined(__AVX2__)
+constexpr int kLanes = 8;
+#else
+constexpr int kLanes = 4;
+#endif
+
+// The 3x3 filter-gradient sums of channels [c0, c0 + W) over output pixels [ow0, ow1) of one
+// row, added into acc[tap*C + c]: held in registers across the pixels instead of loaded and
+// stored per pixel and tap. Each sum takes its terms in the same order as the generic loop
+// (pixels in order), so the bits are the same. kTail: the last, partial block (bw < W channels;
+// lanes past it stay zero).
+template <int W, bool kTail>
+inline void dw3x3_filter_row(const ConvShape& s, const float* x, const float* dy, int64_t row, int64_t ow0,
+                             int64_t ow1, int64_t c0, int bw, float* acc) {
+  const int64_t C = s.C, n = row / s.OH, oh = row % s.OH;
+  float sum[9][W];
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t)
+    for (int j = 0; j < W; ++j) sum[t][j] = !kTail || j < bw ? acc[t * C + c0 + j] : 0.f;
+  bool hin[3];
+  const float* xr[3];
+  for (int kh = 0; kh < 3; ++kh) {
+    const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
+    hin[kh] = ih >= 0 && ih < s.H;
+    xr[kh] = x + ((n * s.H + (hin[kh] ? ih : 0)) * s.W) * C + c0;
+  }
+  for (int64_t ow = ow0; ow < ow1; ++ow) {
+    const float* __restrict g = dy + (row * s.OW + ow) * C + c0;
+    float gv[W];
+    for (int j = 0; j < W; ++j) gv[j] = !kTail || j < bw ? g[j] : 0.f;
+#pragma GCC unroll 3
+    for (int kh = 0; kh < 3; ++kh) {
+      if (!hin[kh]) continue;
+#pragma GCC unroll 3
+      for (int kw = 0; kw < 3; ++kw) {
+        const int64_t iw = ow * s.sw - s.pl + kw * s.dw;
+        if (iw < 0 || iw >= s.W) continue;
+        const float* __restrict xi = xr[kh] + iw * C;
+        for (int j = 0; j < W; ++j) sum[kh * 3 + kw][j] += (!kTail || j < bw ? xi[j] : 0.f) * gv[j];
+      }
+    }
+  }
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t)
+    for (int j = 0; j < (kTail ? bw : W); ++j) acc[t * C + c0 + j] = sum[t][j];
+}
+
 void dw_backprop_filter(const ConvShape& s, const float* x, const float* dy, float* df) {
   const int64_t C = s.C, OC = s.OC, mult = OC / C, taps = s.KH * s.KW, fsize = taps * OC;
   const int64_t rows = s.N * s.OH;
+  const bool fast3x3 = mult == 1 && s.KH == 3 && s.KW == 3;
   // Each part sums a range of output rows into its own filter-sized buffer; then they are added.
   const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(rows, num_threads() * 2));
   float* partial = scratch(Slot::Partial, static_cast<size_t>(parts * fsize));
@@ -119,6 +171,22 @@ void dw_backprop_filter(const ConvShape& s, const float* x, const float* dy, flo
     for (int64_t t = b; t < e; ++t) {
       float* __restrict acc = partial + t * fsize;
       std::fill(acc, acc + fsize, 0.f);
+      if (fast3x3) {
+        // Pixels in chunks, every channel block over a chunk before the next: the chunk's input
+        // stays in L1 across the blocks (whole rows did not, at 28x28x96: 1.26x slower).
+        constexpr int64_t kChunk = 16;
+        for (int64_t row = rows * t / parts; row < rows * (t + 1) / parts; ++row) {
+          for (int64_t ow0 = 0; ow0 < s.OW; ow0 += kChunk) {
+            const int64_t ow1 = std::min(s.OW, ow0 + kChunk);
+            int64_t c0 = 0;
+            for (; c0 + kLanes <= C; c0 += kLanes)
+              dw3x3_filter_row<kLanes, false>(s, x, dy, row, ow0, ow1, c0, kLanes, acc);
+            if (c0 < C)
+              dw3x3_filter_row<kLanes, true>(s, x, dy, row, ow0, ow1, c0, static_cast<int>(C - c0), acc);
+          }
+        }
+        continue;
+      }
       for (int64_t row = rows * t / parts; row < rows * (t + 1) / parts; ++row) {
         const int64_t n = row / s.OH, oh = row % s.OH;
         for (int64_t kh = 0; kh < s.KH; ++kh) {
