@@ -194,7 +194,8 @@ t.test('depthwise forward, fused and both backprops match the stock kernels', as
   depthwiseCases(t, 21, 40);
 });
 
-// 3x3 with one filter per channel takes the register-blocked filter gradient (depthwise_impl.h):
+// 3x3 with one filter per channel takes the register-blocked loops (depthwise_impl.h: forward,
+// fused epilogue, input and filter gradients):
 // channel counts below, between and past the vector widths (4, 8, 16), rows past its 16-pixel
 // chunk, strides, padding and dilation; on every ISA.
 t.test('3x3 depthwise, multiplier 1: edges of the channel blocks and pixel chunks, every ISA', async (t) => {
