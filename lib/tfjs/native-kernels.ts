@@ -304,6 +304,7 @@ export function nativeKernelsEnabled(): boolean {
 export function nativeKernelStats(): NativeKernelStats {
   const layers = Object.fromEntries(Object.entries(layerCalls).map(([k, n]) => [`layer:${k}`, n]));
   if (optimizerCalls.Adam) layers['optimizer:Adam'] = optimizerCalls.Adam;
+  if (optimizerCalls.AdamInPlace) layers['optimizer:AdamInPlace'] = optimizerCalls.AdamInPlace;
   if (opCalls.plainConv2d) layers['op:plainConv2d'] = opCalls.plainConv2d;
   return { enabled: stats.enabled, retainFreedMemory: retained, bufferPool: bufferPoolStats(), native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
@@ -314,5 +315,6 @@ export function resetNativeKernelStats(): void {
   stats.fallback = {};
   for (const k of Object.keys(layerCalls)) delete layerCalls[k];
   optimizerCalls.Adam = 0;
+  optimizerCalls.AdamInPlace = 0;
   opCalls.plainConv2d = 0;
 }

@@ -157,12 +157,26 @@ void reduce_sum(int64_t outer, int64_t mid, int64_t inner, const float* x, float
   }
 }
 
+namespace {
+
+// One element of tfjs' Adam, in its float32 operation order. Each loop keeps its own copy (a
+// local whose fields no store can alias), so the loops vectorise: they ran scalar, three
+// divisions and a square root per element, while the coefficients were read through a pointer.
+struct AdamStep {
+  AdamParams k;
+  inline void operator()(float g, float m, float v, float p, float& nm, float& nv, float& np) const {
+    nm = m * k.b1 + g * k.c1;
+    nv = v * k.b2 + (g * g) * k.c2;
+    np = (nm / k.d1) / (std::sqrt(nv / k.d2) + k.eps) * k.nlr + p;
+  }
+};
+
+}  // namespace
+
 void adam_update(int64_t n, const float* p, const float* g, const float* m, const float* v, const AdamParams& a,
                  float* p_out, float* m_out, float* v_out) {
   parallel_for(n, 16384, [&](int64_t b, int64_t e) {
-    // Locals and restrict: the stores can then alias neither the coefficients nor the inputs,
-    // so the loop vectorises (it ran scalar, 3 divisions and a square root per element).
-    const float b1 = a.b1, c1 = a.c1, b2 = a.b2, c2 = a.c2, d1 = a.d1, d2 = a.d2, eps = a.eps, nlr = a.nlr;
+    const AdamStep step{a};
     const float* __restrict ps = p;
     const float* __restrict gs = g;
     const float* __restrict ms = m;
@@ -170,14 +184,18 @@ void adam_update(int64_t n, const float* p, const float* g, const float* m, cons
     float* __restrict po = p_out;
     float* __restrict mo = m_out;
     float* __restrict vo = v_out;
-    for (int64_t i = b; i < e; ++i) {
-      const float gi = gs[i];
-      const float nm = ms[i] * b1 + gi * c1;
-      const float nv = vs[i] * b2 + (gi * gi) * c2;
-      mo[i] = nm;
-      vo[i] = nv;
-      po[i] = (nm / d1) / (std::sqrt(nv / d2) + eps) * nlr + ps[i];
-    }
+    for (int64_t i = b; i < e; ++i) step(gs[i], ms[i], vs[i], ps[i], mo[i], vo[i], po[i]);
+  });
+}
+
+void adam_update_inplace(int64_t n, float* p, const float* g, float* m, float* v, const AdamParams& a) {
+  parallel_for(n, 16384, [&](int64_t b, int64_t e) {
+    const AdamStep step{a};
+    float* __restrict ps = p;
+    const float* __restrict gs = g;
+    float* __restrict ms = m;
+    float* __restrict vs = v;
+    for (int64_t i = b; i < e; ++i) step(gs[i], ms[i], vs[i], ps[i], ms[i], vs[i], ps[i]);
   });
 }
 

@@ -28,6 +28,8 @@ struct AdamParams {
 // The outputs must not overlap the inputs.
 void adam_update(int64_t n, const float* p, const float* g, const float* m, const float* v, const AdamParams& a,
                  float* p_out, float* m_out, float* v_out);
+// The same step, p, m and v updated in place (four distinct arrays).
+void adam_update_inplace(int64_t n, float* p, const float* g, float* m, float* v, const AdamParams& a);
 
 }  // namespace nn
 }  // namespace acr
