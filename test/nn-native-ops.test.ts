@@ -80,3 +80,33 @@ t.test('a bias or an activation keeps the fused route (and the same bits)', asyn
   t.equal(plain.stats.FusedConv2D, 1, 'the one with a bias ran fused');
   t.equal(fused.stats.FusedConv2D, 2, 'the fused route: the one with a bias and the plain one');
 });
+
+// Mean's gradient as dy - 0 broadcast, then divided: the bits of tfjs' dy * ones / size, -0 and
+// NaN included, over reduced axes of every kind; the stock gradient is back after patchOps(false).
+t.test('Mean gradient: bit-identical to the stock one, which comes back when unpatched', async (t) => {
+  useNativeKernels(true);
+  const stockGrad = (() => { patchOps(false); const g = tf.getGradient('Mean'); patchOps(true); return g; })();
+  t.not(tf.getGradient('Mean'), stockGrad, 'patched while the native kernels are on');
+  const x = tf.randomNormal([3, 5, 4, 7], 0, 1, 'float32', 8);
+  for (const [axis, keepDims] of [[[1, 2], false], [[1, 2], true], [0, false], [[2, 3], false], [-1, true], [[0, 1, 2, 3], false]] as Array<[number | number[], boolean]>) {
+    const dyShape = tf.mean(x, axis, keepDims).shape;
+    const dy = tf.randomNormal(dyShape, 0, 1, 'float32', 9);
+    const dyv = dy.dataSync().slice();
+    if (dyv.length > 2) { dyv[0] = -0; dyv[1] = NaN; }
+    const dyt = tf.tensor(dyv, dyShape);
+    const grad = (plain: boolean) => {
+      patchOps(plain);
+      const g = tf.grad((v: tf.Tensor) => tf.mean(v, axis, keepDims))(x, dyt);
+      const out = g.dataSync().slice() as Float32Array;
+      g.dispose();
+      return out;
+    };
+    const stock = grad(false), ours = grad(true);
+    same(t, `axis ${JSON.stringify(axis)} keepDims ${keepDims}`, ours, stock);
+    tf.dispose([dy, dyt]);
+  }
+  patchOps(false);
+  t.equal(tf.getGradient('Mean'), stockGrad, 'stock gradient restored');
+  patchOps(true);
+  x.dispose();
+});
