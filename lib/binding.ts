@@ -112,6 +112,8 @@ export interface NativeBinding {
   /** One Adam step in tfjs' float32 operation order; coefficients [b1, 1-b1, b2, 1-b2, 1-b1^t, 1-b2^t, eps, -lr]. */
   nnAdamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array,
     mOut: Float32Array, vOut: Float32Array, coefficients: number[]): void;
+  /** The same step with p, m and v updated in place (no two of the four arrays may overlap). */
+  nnAdamUpdateInPlace(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, coefficients: number[]): void;
   /** At the AVX-512 level: 0 use the measured faster kernel, 1 force AVX-512, 2 force AVX2. Returns the kernel name. */
   nnGemmForceAvx512Kernel(choice: number): string;
   /** Name of the GEMM micro-kernel in force ('avx512-14x32', 'avx2-6x16', 'scalar-4x8'). */

@@ -84,6 +84,34 @@ for (const [isa, kernel] of VARIANTS) {
   });
 }
 
+// With at most three micro-panels of A rows, B with unit column stride is read in place (only a
+// partial last panel is packed); with more, it is packed. Same k order and blocking either way:
+// the same bits, checked on rows a small M shares with a large one (1 thread: no split-K).
+t.test('B read in place (small M) gives the bits of packed B (large M)', async (t) => {
+  setNumThreads(1);
+  for (const [isa, kernel] of VARIANTS) {
+    if (setIsa(isa) !== isa) continue;
+    setGemmKernel(kernel);
+    let seed = 300;
+    for (const [m, n, k] of [[5, 37, 700], [20, 100, 300], [1, 16, 5], [13, 64, 257]] as Array<[number, number, number]>) {
+      const r = rng(seed++);
+      const big = 400;
+      const a = randArray(big * k, r), b = randArray(k * n, r);
+      for (const ta of [false, true]) {
+        // the first m rows of op(A): row-major, its first m*k values; transposed, a column slice
+        const aSmall = ta ? Float32Array.from({ length: k * m }, (_, q) => a[Math.floor(q / m) * big + (q % m)]) : a.subarray(0, m * k);
+        const small = sgemm(aSmall, b, m, n, k, { transposeA: ta });
+        const full = sgemm(a, b, big, n, k, { transposeA: ta });
+        const diff = small.findIndex((v, i) => !Object.is(v, full[i]));
+        t.equal(diff, -1, `${isa}/${kernel} ${m}x${n}x${k} ta=${ta}: rows of a ${big}-row product, bit for bit`);
+      }
+    }
+    setGemmKernel('auto');
+  }
+  setIsa('avx512');
+  setNumThreads(0);
+});
+
 t.test('epilogue: bias and every activation', async (t) => {
   let seed = 100;
   for (const act of Object.keys(ACT) as GemmActivation[]) {

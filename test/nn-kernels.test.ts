@@ -125,7 +125,8 @@ function convCases(t: Test, seed: number, count: number): void {
     compare(t, `Conv2D ${str(c)}`, 'Conv2D',
       () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
     const act = pick(r, ACTS), bias = r() < 0.7 ? randn([c.oc], r) : undefined;
-    compare(t, `FusedConv2D ${act}${bias ? '+bias' : ''} ${str(c)}`, 'FusedConv2D',
+    // with nothing to fuse, tf.fused.conv2d runs the plain Conv2D kernel (native-ops.ts)
+    compare(t, `FusedConv2D ${act}${bias ? '+bias' : ''} ${str(c)}`, act === 'linear' && !bias ? 'Conv2D' : 'FusedConv2D',
       () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad as 'same', dilations: dil,
         bias, activation: act, leakyreluAlpha: 0.15 }));
     if (c.dh === 1 && c.dw === 1) {
@@ -147,40 +148,42 @@ function dot(a: tf.Tensor, b: tf.Tensor): number {
 
 function depthwiseCases(t: Test, seed: number, count: number): void {
   const r = rng(seed);
-  for (let i = 0; i < count; i++) {
-    const c = randomConv(r, true);
-    const mult = c.oc;
-    c.oc = c.c * mult;
-    if (!outShape(c, true)) continue;
-    const x = randn([c.n, c.h, c.w, c.c], r), f = randn([c.kh, c.kw, c.c, mult], r);
-    const strides: [number, number] = [c.sh, c.sw], dil: [number, number] = [c.dh, c.dw];
-    compare(t, `DepthwiseConv2dNative ${str(c)}`, 'DepthwiseConv2dNative',
-      () => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
-    const act = pick(r, ACTS), bias = r() < 0.7 ? randn([c.oc], r) : undefined;
-    compare(t, `FusedDepthwiseConv2D ${act}${bias ? '+bias' : ''} ${str(c)}`, 'FusedDepthwiseConv2D',
-      () => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad as 'same',
-        dilations: dil, bias, activation: act, leakyreluAlpha: 0.15 }));
-    const y = tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil);
-    const dy = randn(y.shape, r);
-    const attrs = { strides, dilations: dil, pad: c.pad };
-    const bpi = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f },
-      { ...attrs, inputShape: x.shape }) as tf.Tensor;
-    const bpf = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy },
-      { ...attrs, filterShape: f.shape }) as tf.Tensor;
-    if (c.dh === 1 && c.dw === 1) {
-      compare(t, `DepthwiseConv2dNativeBackpropInput ${str(c)}`, 'DepthwiseConv2dNativeBackpropInput', bpi);
-      compare(t, `DepthwiseConv2dNativeBackpropFilter ${str(c)}`, 'DepthwiseConv2dNativeBackpropFilter', bpf);
-    } else {
-      // The stock kernels ignore dilation here: check the adjoint identities instead.
-      const ref = dot(dy, y);
-      const dx = bpi(), df = bpf();
-      const tol = 1e-4 * Math.max(1, Math.abs(ref)) * 10;
-      t.ok(Math.abs(dot(x, dx) - ref) <= tol && Math.abs(dot(f, df) - ref) <= tol,
-        `dilated depthwise gradients ${str(c)}: adjoint ${ref.toFixed(4)} = ${dot(x, dx).toFixed(4)} = ${dot(f, df).toFixed(4)}`);
-      tf.dispose([dx, df]);
-    }
-    tf.dispose([x, f, bias, y, dy]);
+  for (let i = 0; i < count; i++) depthwiseCase(t, randomConv(r, true), r);
+}
+
+/** A depthwise case (c.oc: the channel multiplier) against the stock kernels, forward and gradients. */
+function depthwiseCase(t: Test, c: ConvCase, r: () => number): void {
+  const mult = c.oc;
+  c.oc = c.c * mult;
+  if (!outShape(c, true)) return;
+  const x = randn([c.n, c.h, c.w, c.c], r), f = randn([c.kh, c.kw, c.c, mult], r);
+  const strides: [number, number] = [c.sh, c.sw], dil: [number, number] = [c.dh, c.dw];
+  compare(t, `DepthwiseConv2dNative ${str(c)}`, 'DepthwiseConv2dNative',
+    () => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil));
+  const act = pick(r, ACTS), bias = r() < 0.7 ? randn([c.oc], r) : undefined;
+  compare(t, `FusedDepthwiseConv2D ${act}${bias ? '+bias' : ''} ${str(c)}`, 'FusedDepthwiseConv2D',
+    () => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: c.pad as 'same',
+      dilations: dil, bias, activation: act, leakyreluAlpha: 0.15 }));
+  const y = tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, c.pad, 'NHWC', dil);
+  const dy = randn(y.shape, r);
+  const attrs = { strides, dilations: dil, pad: c.pad };
+  const bpi = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: f },
+    { ...attrs, inputShape: x.shape }) as tf.Tensor;
+  const bpf = () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy },
+    { ...attrs, filterShape: f.shape }) as tf.Tensor;
+  if (c.dh === 1 && c.dw === 1) {
+    compare(t, `DepthwiseConv2dNativeBackpropInput ${str(c)}`, 'DepthwiseConv2dNativeBackpropInput', bpi);
+    compare(t, `DepthwiseConv2dNativeBackpropFilter ${str(c)}`, 'DepthwiseConv2dNativeBackpropFilter', bpf);
+  } else {
+    // The stock kernels ignore dilation here: check the adjoint identities instead.
+    const ref = dot(dy, y);
+    const dx = bpi(), df = bpf();
+    const tol = 1e-4 * Math.max(1, Math.abs(ref)) * 10;
+    t.ok(Math.abs(dot(x, dx) - ref) <= tol && Math.abs(dot(f, df) - ref) <= tol,
+      `dilated depthwise gradients ${str(c)}: adjoint ${ref.toFixed(4)} = ${dot(x, dx).toFixed(4)} = ${dot(f, df).toFixed(4)}`);
+    tf.dispose([dx, df]);
   }
+  tf.dispose([x, f, bias, y, dy]);
 }
 
 t.test('Conv2D, FusedConv2D and both backprops match the stock kernels', async (t) => {
@@ -189,6 +192,25 @@ t.test('Conv2D, FusedConv2D and both backprops match the stock kernels', async (
 
 t.test('depthwise forward, fused and both backprops match the stock kernels', async (t) => {
   depthwiseCases(t, 21, 40);
+});
+
+// 3x3 with one filter per channel takes the register-blocked loops (depthwise_impl.h: forward,
+// fused epilogue, input and filter gradients):
+// channel counts below, between and past the vector widths (4, 8, 16), rows past its 16-pixel
+// chunk, strides, padding and dilation; on every ISA.
+t.test('3x3 depthwise, multiplier 1: edges of the channel blocks and pixel chunks, every ISA', async (t) => {
+  const r = rng(77);
+  const base = { n: 2, kh: 3, kw: 3, oc: 1, sh: 1, sw: 1, dh: 1, dw: 1 };
+  const cases: ConvCase[] = [
+    { ...base, h: 5, w: 37, c: 1, pad: 'same' }, { ...base, h: 6, w: 17, c: 5, pad: 'valid' },
+    { ...base, h: 7, w: 33, c: 17, pad: 'same', sh: 2, sw: 2 }, { ...base, h: 4, w: 20, c: 33, pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+    { ...base, h: 9, w: 19, c: 100, pad: 'same', dh: 2, dw: 2 }, { ...base, n: 3, h: 3, w: 16, c: 8, pad: 'valid', sw: 3 },
+  ];
+  for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+    if (setIsa(isa) !== isa) continue;
+    for (const c of cases) depthwiseCase(t, { ...c }, r);
+  }
+  setIsa('avx512');
 });
 
 t.test('every ISA variant (scalar, avx2) on a subset', async (t) => {

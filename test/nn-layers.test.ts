@@ -100,6 +100,43 @@ t.test('ReLU without maxValue keeps the stock code', async (t) => {
   t.equal(nativeKernelStats().native['layer:ReLU'] ?? 0, 0);
 });
 
+// From the second step the native Adam updates a weight and its moments in place (their arrays
+// are then its own); a weight read out (dataSync) or a moment shared (clone) takes the kernel
+// path for that step, leaving what was read out or shared untouched; the bits stay tfjs'.
+t.test('in-place Adam: bit-identical, and not where an array was read out or is shared', async (t) => {
+  const shapes = [[1], [5], [16385], [300, 70]];
+  const grads = [0, 1, 2, 3, 4, 5].map((i) => shapes.map((s, j) => tf.randomNormal(s, 0, 1, 'float32', 50 + 10 * i + j)));
+  const run = (native: boolean) => {
+    useNativeKernels(native);
+    resetNativeKernelStats();
+    const ws = shapes.map((s, j) => tf.variable(tf.randomNormal(s, 0, 1, 'float32', 40 + j), true, `ip${native ? 'n' : 's'}${j}`));
+    const opt = tf.train.adam(0.01, 0.85, 0.99, 1e-6);
+    const apply = (step: number) => opt.applyGradients(Object.fromEntries(ws.map((w, j) => [w.name, grads[step][j]])) as never);
+    let readOut: Float32Array | undefined, readCopy: number[] = [], shared: tf.Tensor | undefined, sharedCopy: number[] = [];
+    for (let step = 0; step < grads.length; step++) {
+      if (step === 2) { readOut = ws[3].dataSync() as Float32Array; readCopy = Array.from(readOut); }
+      if (step === 3) {
+        const m = (opt as unknown as { accumulatedFirstMoment: Array<{ variable: tf.Variable }> }).accumulatedFirstMoment[2].variable;
+        shared = m.clone();
+        sharedCopy = Array.from(shared.dataSync());
+      }
+      apply(step);
+    }
+    const stats = nativeKernelStats().native;
+    const out = { w: ws.map((w) => Array.from(w.dataSync())), stats, readStill: readOut && Array.from(readOut), readCopy,
+      sharedStill: shared && Array.from(shared.dataSync()), sharedCopy };
+    tf.dispose([...ws, ...(shared ? [shared] : [])]);
+    return out;
+  };
+  const stock = run(false), nat = run(true);
+  nat.w.forEach((w, j) => t.ok(w.length === stock.w[j].length && w.every((v, i) => Object.is(v, stock.w[j][i])), `weight ${j} bit for bit`));
+  // Step 0: no array is the optimizer's own yet (4 kernel updates); steps 1-5 in place but for
+  // weight 3 at step 2 (read out) and variable 2 at step 3 (moment shared): 18 of 24.
+  t.equal(nat.stats['optimizer:AdamInPlace'], 18, 'in place where nothing else sees the arrays');
+  t.same(nat.readStill, nat.readCopy, 'an array read out before a step is not changed by it');
+  t.same(nat.sharedStill, nat.sharedCopy, 'a clone of a moment is not changed by the next step');
+});
+
 t.test('native Adam update is bit-identical to tf.train.adam, state included', async (t) => {
   // Same gradients each step (the forward/backward kernels are not part of this comparison).
   const grads = [0, 1, 2, 3].map((i) => tf.randomNormal([300, 70], 0, 1, 'float32', 30 + i));

@@ -99,7 +99,7 @@ t.test('training trajectory: native kernels match stock tfjs within its own roun
   resetNativeKernelStats();
   const native = trajectory(true);
   const s = nativeKernelStats();
-  for (const k of ['FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput',
+  for (const k of ['Conv2D', 'op:plainConv2d', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput',
     'DepthwiseConv2dNativeBackpropFilter', 'layer:BatchNormalization', 'layer:ReLU', 'optimizer:Adam']) t.ok((s.native[k] ?? 0) > 0, `${k} ran natively`);
   t.same(s.fallback, {}, 'no fallbacks');
   t.ok(stock[STEPS - 1] < stock[0], `the loss goes down (${stock[0].toFixed(4)} -> ${stock[STEPS - 1].toFixed(4)})`);

@@ -33,6 +33,7 @@ interface Backend {
   data: Store;
   readSync(dataId: object): unknown;
 }
+interface CountedData { values?: unknown; refCount?: number }
 
 interface Entry { array: Float32Array; refs: number }
 
@@ -42,6 +43,8 @@ const LIMIT_BYTES = Math.floor(os.totalmem() / 4);
 let enabled = false;
 let owned = new WeakMap<ArrayBuffer, Entry>();
 const escaped = new WeakSet<ArrayBuffer>();
+/** Arrays handed out while the pool was on: every read-out of them since went through the hook. */
+let fresh = new WeakSet<Float32Array>();
 const free = new Map<number, Float32Array[]>();
 let freeBytes = 0;
 const unhooks = new Map<Backend, () => void>();
@@ -119,9 +122,13 @@ function hook(backend: Backend): void {
 
 /** A float32 output array of n elements for `backend` (recycled when the pool is on). */
 export function outputArray(backend: object, n: number): Float32Array {
-  if (n < MIN_POOLED) return new Float32Array(n);
+  if (enabled) hook(backend as Backend);
+  if (n < MIN_POOLED) {
+    const small = new Float32Array(n);
+    if (enabled) fresh.add(small);
+    return small;
+  }
   if (enabled) {
-    hook(backend as Backend);
     const a = free.get(n)?.pop();
     if (a) {
       freeBytes -= a.byteLength;
@@ -133,9 +140,24 @@ export function outputArray(backend: object, n: number): Float32Array {
   const a = new Float32Array(buf.buffer, buf.byteOffset, n);
   if (enabled) {
     owned.set(a.buffer as ArrayBuffer, { array: a, refs: 0 });
+    fresh.add(a);
     counts.allocated++;
   }
   return a;
+}
+
+/**
+ * A tensor's float32 values when nothing but that one tensor data can see them, so a kernel may
+ * update them in place: the array was handed out by outputArray with the pool on (every read-out
+ * since went through the hook), none was made (dataSync, data, ...), and the backend holds it
+ * under a single reference (no clone or second variable shares it). Otherwise null.
+ */
+export function privateValues(backend: object, dataId: object): Float32Array | null {
+  if (!enabled) return null;
+  const data = (backend as Backend).data?.get(dataId) as CountedData | undefined;
+  const v = data?.values;
+  if (!(v instanceof Float32Array) || data!.refCount !== 1 || !fresh.has(v) || escaped.has(v.buffer as ArrayBuffer)) return null;
+  return v;
 }
 
 /** A tensor's values on the cpu backend, read by a kernel (not a read-out: see above). */
@@ -157,6 +179,7 @@ export function setBufferRecycling(on: boolean): void {
     free.clear();
     freeBytes = 0;
     owned = new WeakMap();
+    fresh = new WeakSet();
   }
   counts.reused = 0;
   counts.allocated = 0;

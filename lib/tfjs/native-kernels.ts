@@ -3,8 +3,10 @@
  * convolution and matmul kernels (and their gradients' kernels) with ones that run in the
  * addon on the backend's own Float32Arrays, and routes the BatchNormalization (training) and
  * capped ReLU layers through fused native kernels (native-layers.ts) and tf.train.adam's update
- * through one native kernel per variable (native-optimizer.ts); `useNativeKernels(false)` puts
- * the stock kernels, layer and optimizer code back. Attribute combinations the native code does not cover (NCHW, prelu, non-float32,
+ * through one native kernel per variable (native-optimizer.ts), and runs the layers' fused
+ * convolutions that fuse nothing as plain ones, whose gradients tfjs computes lazily
+ * (native-ops.ts); `useNativeKernels(false)` puts the stock kernels, layer, optimizer and op
+ * code back. Attribute combinations the native code does not cover (NCHW, prelu, non-float32,
  * odd bias broadcasts) go to the stock kernel and are counted in `nativeKernelStats()`.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -15,6 +17,7 @@ import { ACTIVATION_CODES, GemmActivation } from '../kernels/nn';
 import * as v from '../validate';
 import { layerCalls, patchLayers, setBatchNormReluFusion } from './native-layers';
 import { optimizerCalls, patchOptimizers } from './native-optimizer';
+import { opCalls, patchOps } from './native-ops';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type CpuBackend = tf.KernelBackend & {
@@ -280,9 +283,11 @@ export function useNativeKernels(on: boolean, options: NativeKernelOptions = {})
     }
     patchLayers(true);
     patchOptimizers(true);
+    patchOps(true);
   } else {
     patchLayers(false);
     patchOptimizers(false);
+    patchOps(false);
     for (const [, original] of stock) reregister(original);
     stock.clear();
   }
@@ -299,6 +304,8 @@ export function nativeKernelsEnabled(): boolean {
 export function nativeKernelStats(): NativeKernelStats {
   const layers = Object.fromEntries(Object.entries(layerCalls).map(([k, n]) => [`layer:${k}`, n]));
   if (optimizerCalls.Adam) layers['optimizer:Adam'] = optimizerCalls.Adam;
+  if (optimizerCalls.AdamInPlace) layers['optimizer:AdamInPlace'] = optimizerCalls.AdamInPlace;
+  if (opCalls.plainConv2d) layers['op:plainConv2d'] = opCalls.plainConv2d;
   return { enabled: stats.enabled, retainFreedMemory: retained, bufferPool: bufferPoolStats(), native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
 
@@ -308,4 +315,6 @@ export function resetNativeKernelStats(): void {
   stats.fallback = {};
   for (const k of Object.keys(layerCalls)) delete layerCalls[k];
   optimizerCalls.Adam = 0;
+  optimizerCalls.AdamInPlace = 0;
+  opCalls.plainConv2d = 0;
 }

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
-import { inputValues, outputArray } from './alloc';
+import { inputValues, outputArray, privateValues } from './alloc';
 
 export const ADAM = 'AcrAdam';
 
@@ -45,7 +45,25 @@ function registerKernel(): void {
 }
 
 /** Adam updates run natively (count), for nativeKernelStats. */
-export const optimizerCalls = { Adam: 0 };
+export const optimizerCalls = { Adam: 0, AdamInPlace: 0 };
+
+/**
+ * Updates the variable and its two moments in place when no other tensor data, read-out array
+ * or variable can see any of them (privateValues): one native call instead of a kernel with
+ * three new tensors and three assigns, ~65 us of engine work per variable (150 small variables:
+ * 9.8 ms per step). Same arithmetic, so the same bits. False where it does not apply.
+ */
+function updateInPlace(value: tf.Tensor, gradient: tf.Tensor, m: tf.Tensor, v: tf.Tensor, coefficients: number[]): boolean {
+  const backend = tf.backend();
+  const p = privateValues(backend, value.dataId), mv = privateValues(backend, m.dataId), vv = privateValues(backend, v.dataId);
+  const g = inputValues(backend, gradient.dataId);
+  if (!p || !mv || !vv || !(g instanceof Float32Array) || g.length !== p.length) return false;
+  const buffers = new Set([p.buffer, mv.buffer, vv.buffer, g.buffer]);
+  if (buffers.size !== 4) return false;
+  call((x) => x.nnAdamUpdateInPlace(p, g, mv, vv, coefficients));
+  optimizerCalls.AdamInPlace++;
+  return true;
+}
 
 function nativeApply(original: Apply): Apply {
   return function (this: unknown, variableGradients: Grads) {
@@ -72,6 +90,7 @@ function nativeApply(original: Apply): Apply {
         const gradient = grad(name, i);
         if (gradient == null) return;
         const m = opt.accumulatedFirstMoment[i].variable, v = opt.accumulatedSecondMoment[i].variable;
+        if (updateInPlace(value, gradient, m, v, coefficients)) return;
         const [p2, m2, v2] = tf.engine().runKernel(ADAM, { value, gradient, m, v },
           { coefficients } as unknown as tf.NamedAttrMap) as tf.Tensor[];
         m.assign(m2);

@@ -295,6 +295,21 @@ Napi::Value RetainFreedMemory(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// [b1, c1, b2, c2, d1, d2, eps, nlr] at info[i].
+nn::AdamParams adam_params(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsArray()) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
+  Napi::Array c = info[i].As<Napi::Array>();
+  if (c.Length() != 8) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
+  float k[8];
+  for (uint32_t j = 0; j < 8; ++j) {
+    Napi::Value e = c.Get(j);
+    if (!e.IsNumber()) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
+    k[j] = static_cast<float>(e.As<Napi::Number>().DoubleValue());
+  }
+  return nn::AdamParams{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
+}
+
 // adamUpdate(p, g, m, v, pOut, mOut, vOut, [b1, c1, b2, c2, d1, d2, eps, nlr])
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -304,18 +319,28 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
     a[i] = napi::typed_array<float>(info, i, names[i]);
     napi::require_length(env, a[i], a[0].length, names[i]);
   }
-  if (info.Length() < 8 || !info[7].IsArray()) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
-  Napi::Array c = info[7].As<Napi::Array>();
-  if (c.Length() != 8) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
-  float k[8];
-  for (uint32_t i = 0; i < 8; ++i) {
-    Napi::Value e = c.Get(i);
-    if (!e.IsNumber()) napi::throw_error(env, "ERR_ARG", "coefficients: expected 8 numbers");
-    k[i] = static_cast<float>(e.As<Napi::Number>().DoubleValue());
-  }
-  const nn::AdamParams p{k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]};
+  const nn::AdamParams p = adam_params(info, 7);
   nn::adam_update(static_cast<int64_t>(a[0].length), a[0].data, a[1].data, a[2].data, a[3].data, p, a[4].data, a[5].data,
                   a[6].data);
+  return env.Undefined();
+}
+
+// adamUpdateInPlace(p, g, m, v, coefficients): p, m and v updated in place; no two may overlap.
+Napi::Value AdamUpdateInPlace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* names[4] = {"p", "g", "m", "v"};
+  View<float> a[4];
+  for (int i = 0; i < 4; ++i) {
+    a[i] = napi::typed_array<float>(info, i, names[i]);
+    napi::require_length(env, a[i], a[0].length, names[i]);
+  }
+  const size_t n = a[0].length;
+  for (int i = 0; i < 4; ++i)
+    for (int j = i + 1; j < 4; ++j)
+      if (n > 0 && a[i].data < a[j].data + n && a[j].data < a[i].data + n)
+        napi::throw_error(env, "ERR_ARG", "p, g, m and v must not overlap");
+  const nn::AdamParams p = adam_params(info, 4);
+  nn::adam_update_inplace(static_cast<int64_t>(n), a[0].data, a[1].data, a[2].data, a[3].data, p);
   return env.Undefined();
 }
 
@@ -344,6 +369,7 @@ void register_nn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnReduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("nnRetainFreedMemory", Napi::Function::New(env, RetainFreedMemory));
   exports.Set("nnAdamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("nnAdamUpdateInPlace", Napi::Function::New(env, AdamUpdateInPlace));
   exports.Set("nnGemmForceAvx512Kernel", Napi::Function::New(env, GemmForceAvx512Kernel));
   exports.Set("nnGemmKernel", Napi::Function::New(env, GemmKernel));
 }

@@ -28,5 +28,17 @@ void batchnorm_train_grad(int64_t rows, int64_t C, const float* dy, const float*
 void relu_cap(int64_t n, const float* x, float cap, float* y);
 void relu_cap_grad(int64_t n, const float* dy, const float* x, float cap, float* dx);
 
+// Per-ISA implementations (batchnorm_impl.h compiled with each file's flags; all bit-identical).
+struct BatchNormFns {
+  void (*train)(int64_t, int64_t, const float*, const float*, const float*, float, float*, float*, float*, float);
+  void (*train_grad)(int64_t, int64_t, const float*, const float*, const float*, const float*, const float*, float,
+                     float*, float*, float*, const float*, float);
+  void (*relu_cap)(int64_t, const float*, float, float*);
+  void (*relu_cap_grad)(int64_t, const float*, const float*, float, float*);
+};
+BatchNormFns batchnorm_scalar();
+BatchNormFns batchnorm_avx2();
+BatchNormFns batchnorm_avx512();
+
 }  // namespace nn
 }  // namespace acr

@@ -157,17 +157,45 @@ void reduce_sum(int64_t outer, int64_t mid, int64_t inner, const float* x, float
   }
 }
 
+namespace {
+
+// One element of tfjs' Adam, in its float32 operation order. Each loop keeps its own copy (a
+// local whose fields no store can alias), so the loops vectorise: they ran scalar, three
+// divisions and a square root per element, while the coefficients were read through a pointer.
+struct AdamStep {
+  AdamParams k;
+  inline void operator()(float g, float m, float v, float p, float& nm, float& nv, float& np) const {
+    nm = m * k.b1 + g * k.c1;
+    nv = v * k.b2 + (g * g) * k.c2;
+    np = (nm / k.d1) / (std::sqrt(nv / k.d2) + k.eps) * k.nlr + p;
+  }
+};
+
+}  // namespace
+
 void adam_update(int64_t n, const float* p, const float* g, const float* m, const float* v, const AdamParams& a,
                  float* p_out, float* m_out, float* v_out) {
   parallel_for(n, 16384, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float gi = g[i];
-      const float nm = m[i] * a.b1 + gi * a.c1;
-      const float nv = v[i] * a.b2 + (gi * gi) * a.c2;
-      m_out[i] = nm;
-      v_out[i] = nv;
-      p_out[i] = (nm / a.d1) / (std::sqrt(nv / a.d2) + a.eps) * a.nlr + p[i];
-    }
+    const AdamStep step{a};
+    const float* __restrict ps = p;
+    const float* __restrict gs = g;
+    const float* __restrict ms = m;
+    const float* __restrict vs = v;
+    float* __restrict po = p_out;
+    float* __restrict mo = m_out;
+    float* __restrict vo = v_out;
+    for (int64_t i = b; i < e; ++i) step(gs[i], ms[i], vs[i], ps[i], mo[i], vo[i], po[i]);
+  });
+}
+
+void adam_update_inplace(int64_t n, float* p, const float* g, float* m, float* v, const AdamParams& a) {
+  parallel_for(n, 16384, [&](int64_t b, int64_t e) {
+    const AdamStep step{a};
+    float* __restrict ps = p;
+    const float* __restrict gs = g;
+    float* __restrict ms = m;
+    float* __restrict vs = v;
+    for (int64_t i = b; i < e; ++i) step(gs[i], ms[i], vs[i], ps[i], ms[i], vs[i], ps[i]);
   });
 }
 

@@ -25,8 +25,11 @@ void reduce_sum(int64_t outer, int64_t mid, int64_t inner, const float* x, float
 struct AdamParams {
   float b1, c1, b2, c2, d1, d2, eps, nlr;
 };
+// The outputs must not overlap the inputs.
 void adam_update(int64_t n, const float* p, const float* g, const float* m, const float* v, const AdamParams& a,
                  float* p_out, float* m_out, float* v_out);
+// The same step, p, m and v updated in place (four distinct arrays).
+void adam_update_inplace(int64_t n, float* p, const float* g, float* m, float* v, const AdamParams& a);
 
 }  // namespace nn
 }  // namespace acr

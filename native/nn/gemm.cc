@@ -27,7 +27,7 @@ double time_kernel(const KernelInfo& ki) {
   double best = 1e30;
   for (int rep = 0; rep < 5; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < 200; ++i) ki.fn(kc, a.data(), 1, ki.mr, b.data(), c.data(), ki.nr, i > 0);
+    for (int i = 0; i < 200; ++i) ki.fn(kc, a.data(), 1, ki.mr, b.data(), ki.nr, c.data(), ki.nr, i > 0);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::min(best, s / (200.0 * 2 * kc * ki.mr * ki.nr));
   }
@@ -77,9 +77,18 @@ struct ABlock {
   int64_t pc;
 };
 
-// The A block against B panels [jp0, jp1) of the packed B block whose first column is j0 and
-// which is ncols wide. B micro-panels stay in L1 across the inner loop.
-void run_block(const KernelInfo& ki, int64_t i0, int64_t mc, const ABlock& A, const float* Bp, int64_t kc,
+// A block of B columns [j0, j0+ncols) x depth [pc, pc+kc): packed panels (Bp), or read in place
+// (direct: B(k, j) = direct[k*ldb + j - j0], the block's first column and depth) with only a
+// partial last panel packed, at its place in Bp.
+struct BBlock {
+  const float* Bp;
+  const float* direct;
+  int64_t ldb;
+};
+
+// The A block against B panels [jp0, jp1) of the B block whose first column is j0 and which is
+// ncols wide. B micro-panels stay in L1 across the inner loop.
+void run_block(const KernelInfo& ki, int64_t i0, int64_t mc, const ABlock& A, const BBlock& B, int64_t kc,
                int64_t jp0, int64_t jp1, int64_t j0, int64_t ncols, float* C, int64_t ldc, bool acc, bool last,
                const Epilogue& ep) {
   const int MR = ki.mr, NR = ki.nr;
@@ -87,9 +96,11 @@ void run_block(const KernelInfo& ki, int64_t i0, int64_t mc, const ABlock& A, co
   float* edge = nullptr;
   const bool epi = last && !trivial(ep);
   for (int64_t jp = jp0; jp < jp1; ++jp) {
-    const float* b = Bp + jp * kc * NR;
     const int64_t jj = j0 + jp * NR;
     const int nr = static_cast<int>(std::min<int64_t>(NR, j0 + ncols - jj));
+    const bool bdirect = B.direct && nr == NR;
+    const float* b = bdirect ? B.direct + jp * NR : B.Bp + jp * kc * NR;
+    const int64_t ldb = bdirect ? B.ldb : NR;
     for (int64_t ip = 0; ip * MR < mc; ++ip) {
       const int64_t ii = i0 + ip * MR;
       const int mr = static_cast<int>(std::min<int64_t>(MR, i0 + mc - ii));
@@ -106,10 +117,10 @@ void run_block(const KernelInfo& ki, int64_t i0, int64_t mc, const ABlock& A, co
       }
       float* c = C + ii * ldc + jj;
       if (mr == MR && nr == NR) {
-        ki.fn(kc, a, si, sk, b, c, ldc, acc);
+        ki.fn(kc, a, si, sk, b, ldb, c, ldc, acc);
       } else {
         if (!tile) tile = scratch(Slot::Tile, static_cast<size_t>(MR) * NR);
-        ki.fn(kc, a, si, sk, b, tile, NR, false);
+        ki.fn(kc, a, si, sk, b, ldb, tile, NR, false);
         for (int r = 0; r < mr; ++r) {
           float* cr = c + r * ldc;
           const float* tr = tile + r * NR;
@@ -134,6 +145,13 @@ void gemm_range(const KernelInfo& ki, int64_t M, int64_t N, int64_t kb, int64_t 
   // 1x1 convolutions of MobileNets) reading row-major A in place was up to 2.5x faster here.
   int64_t dsi = 0, dsk = 0;
   const float* direct = N <= 512 ? A.strided(&dsi, &dsk) : nullptr;
+  // Packing B pays off when each packed panel meets many A panels. When it meets at most three
+  // (the filter gradients of 1x1 convolutions with 8-16 input channels: M = input channels,
+  // K = pixels) packing took as long as the multiply, so B with unit column stride is read in
+  // place. With more, the strided panel's L1 misses cost more than packing (up to 1.9x here).
+  int64_t bsj = 0, bsk = 0;
+  const float* bdirect = ceil_div(M, MR) <= 3 ? Bt.strided(&bsj, &bsk) : nullptr;
+  if (bsj != 1) bdirect = nullptr;
   for (int64_t jc = 0; jc < N; jc += ki.nc) {
     const int64_t nc = std::min(ki.nc, N - jc);
     const int64_t npanels = ceil_div(nc, NR);
@@ -142,9 +160,14 @@ void gemm_range(const KernelInfo& ki, int64_t M, int64_t N, int64_t kb, int64_t 
       const bool acc = accumulate || pc > kb;
       const bool last = pc + kc == ke;
       float* Bp = scratch(Slot::PackB, static_cast<size_t>(npanels * kc * NR));
-      parallel_for(npanels, std::max<int64_t>(1, 4096 / (kc * NR) + 1), [&](int64_t b, int64_t e) {
-        Bt.pack(jc + b * NR, std::min(nc, e * NR) - b * NR, pc, kc, static_cast<int>(NR), Bp + b * kc * NR);
-      });
+      const BBlock B{Bp, bdirect ? bdirect + jc + pc * bsk : nullptr, bsk};
+      if (bdirect) {
+        if (nc % NR) Bt.pack(jc + nc / NR * NR, nc % NR, pc, kc, static_cast<int>(NR), Bp + nc / NR * kc * NR);
+      } else {
+        parallel_for(npanels, std::max<int64_t>(1, 4096 / (kc * NR) + 1), [&](int64_t b, int64_t e) {
+          Bt.pack(jc + b * NR, std::min(nc, e * NR) - b * NR, pc, kc, static_cast<int>(NR), Bp + b * kc * NR);
+        });
+      }
       // Few row blocks: also split the columns so every thread has work.
       int64_t ngroups = 1;
       if (mblocks < 2 * threads) ngroups = std::min<int64_t>(npanels, ceil_div(2 * threads, mblocks));
@@ -164,7 +187,7 @@ void gemm_range(const KernelInfo& ki, int64_t M, int64_t N, int64_t kb, int64_t 
             A.pack(i0, mc, pc, kc, static_cast<int>(MR), Ap);
             blk.Ap = Ap;
           }
-          run_block(ki, i0, mc, blk, Bp, kc, npanels * g / ngroups, npanels * (g + 1) / ngroups, jc, nc, C, ldc,
+          run_block(ki, i0, mc, blk, B, kc, npanels * g / ngroups, npanels * (g + 1) / ngroups, jc, nc, C, ldc,
                     acc, last, ep);
         }
       });

@@ -11,8 +11,8 @@ constexpr int MR = 6, NR = 16;
 
 // A(i, k) = a[i*si + k*sk]; UNIT_I: si == 1 (packed panels, column-major A), else sk == 1.
 template <bool UNIT_I>
-void kernel_6x16_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, float* c, int64_t ldc,
-                      bool accumulate) {
+void kernel_6x16_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, int64_t ldb,
+                      float* c, int64_t ldc, bool accumulate) {
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -25,7 +25,7 @@ void kernel_6x16_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const 
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
     a += UNIT_I ? sk : 1;
-    b += NR;
+    b += ldb;
   }
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) {
@@ -39,10 +39,10 @@ void kernel_6x16_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const 
   }
 }
 
-void kernel_6x16(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, float* c, int64_t ldc,
-                 bool accumulate) {
-  if (si == 1) kernel_6x16_impl<true>(kc, a, 1, sk, b, c, ldc, accumulate);
-  else kernel_6x16_impl<false>(kc, a, si, 1, b, c, ldc, accumulate);
+void kernel_6x16(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, int64_t ldb,
+                 float* c, int64_t ldc, bool accumulate) {
+  if (si == 1) kernel_6x16_impl<true>(kc, a, 1, sk, b, ldb, c, ldc, accumulate);
+  else kernel_6x16_impl<false>(kc, a, si, 1, b, ldb, c, ldc, accumulate);
 }
 
 }  // namespace

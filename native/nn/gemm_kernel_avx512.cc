@@ -12,14 +12,14 @@ constexpr int MR = 14, NR = 32;
 
 // A(i, k) = a[i*si + k*sk]; UNIT_I: si == 1 (packed panels, column-major A), else sk == 1.
 template <bool UNIT_I>
-void kernel_14x32_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, float* c, int64_t ldc,
-                       bool accumulate) {
+void kernel_14x32_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, int64_t ldb,
+                       float* c, int64_t ldc, bool accumulate) {
   __m512 acc[MR][2];
 #pragma GCC unroll 14
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-    __builtin_prefetch(b + 8 * NR);
+    __builtin_prefetch(b + 8 * ldb);
 #pragma GCC unroll 14
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(UNIT_I ? a[i] : a[i * si]);
@@ -27,7 +27,7 @@ void kernel_14x32_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
     a += UNIT_I ? sk : 1;
-    b += NR;
+    b += ldb;
   }
 #pragma GCC unroll 14
   for (int i = 0; i < MR; ++i) {
@@ -41,10 +41,10 @@ void kernel_14x32_impl(int64_t kc, const float* a, int64_t si, int64_t sk, const
   }
 }
 
-void kernel_14x32(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, float* c, int64_t ldc,
-                  bool accumulate) {
-  if (si == 1) kernel_14x32_impl<true>(kc, a, 1, sk, b, c, ldc, accumulate);
-  else kernel_14x32_impl<false>(kc, a, si, 1, b, c, ldc, accumulate);
+void kernel_14x32(int64_t kc, const float* a, int64_t si, int64_t sk, const float* b, int64_t ldb,
+                  float* c, int64_t ldc, bool accumulate) {
+  if (si == 1) kernel_14x32_impl<true>(kc, a, 1, sk, b, ldb, c, ldc, accumulate);
+  else kernel_14x32_impl<false>(kc, a, si, 1, b, ldb, c, ldc, accumulate);
 }
 
 }  // namespace

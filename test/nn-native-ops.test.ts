@@ -1,0 +1,112 @@
+// The layers' fused convolutions that fuse nothing (no bias, linear) run as plain Conv2D under
+// the native kernels (native-ops.ts): bit-identical to the fused route in the output, the loss,
+// every gradient and the input gradient when one is asked for; the first layer's input
+// gradient, which no variable needs, is no longer computed; convolutions with a bias or an
+// activation keep the fused route.
+import t, { Test } from 'tap';
+import * as tf from '@tensorflow/tfjs';
+import { useNativeKernels, nativeKernelStats, resetNativeKernelStats } from '../lib/tfjs/native-kernels';
+import { patchOps } from '../lib/tfjs/native-ops';
+import { benchModel } from '../bench/step';
+
+tf.enableProdMode();
+tf.setBackend('cpu');
+t.teardown(() => { useNativeKernels(false); });
+
+interface Run { loss: number; out: Float32Array; grads: Float32Array[]; dx: Float32Array; stats: Record<string, number> }
+
+/** Training-mode forward, gradients of every trainable weight, and separately the input gradient. */
+function run(plain: boolean, build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Run {
+  useNativeKernels(true);
+  patchOps(plain);
+  resetNativeKernelStats();
+  const model = build();
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let out: Float32Array | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const p = model.apply(x, { training: true }) as tf.Tensor;
+    out = p.dataSync().slice() as Float32Array;
+    return tf.losses.meanSquaredError(y, p) as tf.Scalar;
+  }, vars);
+  const stats = { ...nativeKernelStats().native };
+  const dxT = tf.grad((input: tf.Tensor) => tf.losses.meanSquaredError(y, model.apply(input, { training: true }) as tf.Tensor))(x);
+  const r: Run = { loss: value.dataSync()[0], out: out!, grads: vars.map((v) => grads[v.name].dataSync().slice() as Float32Array),
+    dx: dxT.dataSync().slice() as Float32Array, stats };
+  tf.dispose([value, dxT, ...Object.values(grads)]);
+  model.dispose();
+  patchOps(true);
+  return r;
+}
+
+function same(t: Test, name: string, a: Float32Array, b: Float32Array): void {
+  const diff = a.findIndex((v, i) => !Object.is(v, b[i]));
+  t.ok(a.length === b.length && diff === -1, `${name}: bit for bit${diff >= 0 ? ` (first difference at ${diff})` : ''}`);
+}
+
+function compare(t: Test, label: string, build: () => tf.LayersModel, inShape: number[], outs: number): [Run, Run] {
+  const x = tf.randomNormal(inShape, 0, 1, 'float32', 3), y = tf.randomNormal([inShape[0], outs], 0, 1, 'float32', 4);
+  const fused = run(false, build, x, y), plain = run(true, build, x, y);
+  t.equal(plain.loss, fused.loss, `${label}: loss bit for bit`);
+  same(t, `${label} output`, plain.out, fused.out);
+  plain.grads.forEach((g, i) => same(t, `${label} gradient ${i}`, g, fused.grads[i]));
+  same(t, `${label} input gradient`, plain.dx, fused.dx);
+  tf.dispose([x, y]);
+  return [fused, plain];
+}
+
+t.test('MobileNetV2: same bits, one backprop-input fewer (the first layer)', async (t) => {
+  const build = () => benchModel({ inputSize: 35, width: 0.35, outputs: 10 });
+  const [fused, plain] = compare(t, 'mobilenetv2 0.35/35', build, [3, 35, 35, 3], 10);
+  const convs = build().layers.filter((l) => l.getClassName() === 'Conv2D').length;
+  t.equal(plain.stats['op:plainConv2d'], convs, 'every Conv2D layer ran plain');
+  t.equal(fused.stats.FusedConv2D, convs, 'the fused route ran FusedConv2D');
+  t.equal(fused.stats.Conv2DBackpropInput - plain.stats.Conv2DBackpropInput, 1, 'the first layer computes no input gradient');
+  t.equal(plain.stats.Conv2DBackpropFilter, fused.stats.Conv2DBackpropFilter, 'every filter gradient still computed');
+});
+
+t.test('a bias or an activation keeps the fused route (and the same bits)', async (t) => {
+  const build = () => {
+    const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotNormal({ seed }), biasInitializer: tf.initializers.randomNormal({ seed }) });
+    const input = tf.input({ shape: [9, 11, 5] });
+    let h = tf.layers.conv2d({ filters: 7, kernelSize: 3, padding: 'same', useBias: true, ...init(1) }).apply(input) as tf.SymbolicTensor;
+    h = tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, useBias: false, activation: 'relu', ...init(2) }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.conv2d({ filters: 5, kernelSize: 1, useBias: false, ...init(3) }).apply(h) as tf.SymbolicTensor;
+    const o = tf.layers.dense({ units: 4, ...init(4) }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: o });
+  };
+  const [fused, plain] = compare(t, 'bias / relu / plain', build, [2, 9, 11, 5], 4);
+  t.equal(plain.stats['op:plainConv2d'], 1, 'only the convolution with neither bias nor activation ran plain');
+  // (under a gradient tape tfjs itself runs a fused conv with an activation unfused)
+  t.equal(plain.stats.FusedConv2D, 1, 'the one with a bias ran fused');
+  t.equal(fused.stats.FusedConv2D, 2, 'the fused route: the one with a bias and the plain one');
+});
+
+// Mean's gradient as dy - 0 broadcast, then divided: the bits of tfjs' dy * ones / size, -0 and
+// NaN included, over reduced axes of every kind; the stock gradient is back after patchOps(false).
+t.test('Mean gradient: bit-identical to the stock one, which comes back when unpatched', async (t) => {
+  useNativeKernels(true);
+  const stockGrad = (() => { patchOps(false); const g = tf.getGradient('Mean'); patchOps(true); return g; })();
+  t.not(tf.getGradient('Mean'), stockGrad, 'patched while the native kernels are on');
+  const x = tf.randomNormal([3, 5, 4, 7], 0, 1, 'float32', 8);
+  for (const [axis, keepDims] of [[[1, 2], false], [[1, 2], true], [0, false], [[2, 3], false], [-1, true], [[0, 1, 2, 3], false]] as Array<[number | number[], boolean]>) {
+    const dyShape = tf.mean(x, axis, keepDims).shape;
+    const dy = tf.randomNormal(dyShape, 0, 1, 'float32', 9);
+    const dyv = dy.dataSync().slice();
+    if (dyv.length > 2) { dyv[0] = -0; dyv[1] = NaN; }
+    const dyt = tf.tensor(dyv, dyShape);
+    const grad = (plain: boolean) => {
+      patchOps(plain);
+      const g = tf.grad((v: tf.Tensor) => tf.mean(v, axis, keepDims))(x, dyt);
+      const out = g.dataSync().slice() as Float32Array;
+      g.dispose();
+      return out;
+    };
+    const stock = grad(false), ours = grad(true);
+    same(t, `axis ${JSON.stringify(axis)} keepDims ${keepDims}`, ours, stock);
+    tf.dispose([dy, dyt]);
+  }
+  patchOps(false);
+  t.equal(tf.getGradient('Mean'), stockGrad, 'stock gradient restored');
+  patchOps(true);
+  x.dispose();
+});
