@@ -1,5 +1,5 @@
 /**
- * Training-step benchmark: MobileNetV2 (batch 32; width 0.5 and 1.0; input 112 and 224) on
+ * Training-step benchmark: MobileNetV2 (batch 32; x0.5/112, x1.0/128 (the shipped model's), x0.5/224, x1.0/224) on
  * stock tfjs cpu, tfjs wasm (where it can train), tfjs cpu + the native kernels, and the
  * libtorch peer (bench/libtorch/, when built). Each run is its own child process.
  *
@@ -223,7 +223,7 @@ async function parent(): Promise<void> {
   const repeat = Math.max(1, opt('--repeat', 3));
   const si = args.indexOf('--stock');
   const stockConfigs = new Set((si >= 0 ? args[si + 1] : '0.5x112').split(',').map((c) => c.trim()));
-  const configs: Array<[number, number]> = quick ? [[0.5, 112]] : [[0.5, 112], [1.0, 112], [0.5, 224], [1.0, 224]];
+  const configs: Array<[number, number]> = quick ? [[0.5, 112]] : [[0.5, 112], [1.0, 128], [0.5, 224], [1.0, 224]];
   const pi = args.indexOf('--parts');
   const parts = new Set((pi >= 0 ? args[pi + 1] : 'native,stock,wasm,libtorch').split(','));
   const outFile = resultsFile('train.json');
