@@ -144,7 +144,10 @@ async function main(): Promise<void> {
   for (const a of ALL_ARMS as readonly Arm[]) {
     const done = byArm.get(a.arm)!;
     const variant = VARIANTS.includes(a);
-    const seeds = done.length ? done.map((d) => d.seed).join(', ') : variant ? 'runs only if ACR does not beat the L1-type losses' : 'none yet';
+    const queued = rows.some((r) => r.arm === a.arm);
+    const seeds = done.length ? done.map((d) => d.seed).join(', ')
+      : !variant ? 'none yet'
+      : queued ? 'queued: ACR does not beat the best L1-type mean' : 'runs only if ACR does not beat the L1-type losses';
     const mins = done.length ? `${f(meanSd(done.map((d) => d.minutes)).mean, 0)} min` : '–';
     const vsL2 = a.arm === 'l2' ? '–' : ci(ratioCi(values(a.arm, 'nme'), values('l2', 'nme')));
     const vsAcr = a.arm === 'acr' ? '–' : ci(ratioCi(values(a.arm, 'nme'), values('acr', 'nme')));
