@@ -3,10 +3,11 @@
 // the same native kernels run apart (bit for bit: output, loss, every gradient, moving
 // statistics) and against stock tfjs (per element 2e-4 x max(1, max |reference|), as
 // nn-layers.test.ts; for the whole MobileNetV2, all gradients' relative L2 within 10x the drift of a perturbed stock run), plus the graphs where fusing would be wrong and must not happen.
-import t from 'tap';
+import t, { Test } from 'tap';
 import * as tf from '@tensorflow/tfjs';
 import { useNativeKernels, nativeKernelStats, resetNativeKernelStats } from '../lib/tfjs/native-kernels';
 import { benchModel } from '../bench/step';
+import { trainingGrads } from './helpers/model-grads';
 
 tf.enableProdMode();
 tf.setBackend('cpu');
@@ -21,20 +22,11 @@ function run(mode: Mode, build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor
   useNativeKernels(mode !== 'stock', { fuseBatchNormRelu: mode === 'fused' });
   resetNativeKernelStats();
   const model = build();
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  let out: Float32Array | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const p = model.apply(x, { training: true }) as tf.Tensor;
-    out = p.dataSync().slice() as Float32Array;
-    return tf.losses.meanSquaredError(y, p) as tf.Scalar;
-  }, vars);
   const r: Run = {
-    loss: value.dataSync()[0], out: out!,
-    grads: vars.map((v) => grads[v.name].dataSync().slice() as Float32Array),
+    ...trainingGrads(model, x, y),
     weights: model.getWeights().map((w) => w.dataSync().slice() as Float32Array),
     fused: nativeKernelStats().native['layer:BatchNormalizationReLUFused'] ?? 0,
   };
-  tf.dispose([value, ...Object.values(grads)]);
   model.dispose();
   return r;
 }
@@ -49,7 +41,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return a.length === b.length ? m : Infinity;
 }
 
-function compare(t: typeof import('tap').default, name: string, build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor, expectFused: number,
+function compare(t: Test, name: string, build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor, expectFused: number,
   deep = false): void {
   const stock = run('stock', build, x, y), apart = run('native', build, x, y), fused = run('fused', build, x, y);
   t.equal(apart.fused, 0, `${name}: no fusion when turned off`);

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useNativeKernels, nativeKernelStats, resetNativeKernelStats } from '../lib/tfjs/native-kernels';
 import { patchOps } from '../lib/tfjs/native-ops';
 import { benchModel } from '../bench/step';
+import { trainingGrads } from './helpers/model-grads';
 
 tf.enableProdMode();
 tf.setBackend('cpu');
@@ -21,18 +22,11 @@ function run(plain: boolean, build: () => tf.LayersModel, x: tf.Tensor, y: tf.Te
   patchOps(plain);
   resetNativeKernelStats();
   const model = build();
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  let out: Float32Array | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const p = model.apply(x, { training: true }) as tf.Tensor;
-    out = p.dataSync().slice() as Float32Array;
-    return tf.losses.meanSquaredError(y, p) as tf.Scalar;
-  }, vars);
+  const { loss, out, grads } = trainingGrads(model, x, y);
   const stats = { ...nativeKernelStats().native };
   const dxT = tf.grad((input: tf.Tensor) => tf.losses.meanSquaredError(y, model.apply(input, { training: true }) as tf.Tensor))(x);
-  const r: Run = { loss: value.dataSync()[0], out: out!, grads: vars.map((v) => grads[v.name].dataSync().slice() as Float32Array),
-    dx: dxT.dataSync().slice() as Float32Array, stats };
-  tf.dispose([value, dxT, ...Object.values(grads)]);
+  const r: Run = { loss, out, grads, dx: dxT.dataSync().slice() as Float32Array, stats };
+  dxT.dispose();
   model.dispose();
   patchOps(true);
   return r;
