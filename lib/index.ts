@@ -21,8 +21,8 @@ export type { FitAsmOptions, AsmShapeOptions, AsmPhiOptions, AsmModelJSON, AsmMo
 export type { AsmBasis, AsmDevice } from './kernels/asm';
 // ---- end asm family ----
 // ---- model / train family ----
-export { mobileNetV2, mobileNetV2Backbone, tinyCnn, buildModel, ARCHITECTURES } from './model';
-export type { MobileNetV2Options, TinyCnnOptions, ModelSpec, Architecture } from './model';
+export { mobileNetV2, mobileNetV2Backbone, mobileNetV1, tinyCnn, buildModel, ARCHITECTURES, INITS } from './model';
+export type { MobileNetV2Options, MobileNetV1Options, InitName, TinyCnnOptions, ModelSpec, Architecture } from './model';
 export { saveModel, loadModel, folderSaver, folderLoader } from './tfjs/io';
 export {
   train, resolveTrainConfig, DEFAULT_TRAIN_CONFIG, LOSS_NAMES, LR_SCHEDULES, PHI_MODES, learningRate, loadCheckpoint, saveCheckpoint, checkpointPath,

@@ -1,6 +1,6 @@
 import t from 'tap';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, makeDivisible, mobileNetV2, mobileNetV2Backbone, tinyCnn } from '../lib/model';
+import { buildModel, makeDivisible, mobileNetV1, mobileNetV2, readFaceDetectorWeights, mobileNetV2Backbone, tinyCnn } from '../lib/model';
 
 tf.enableProdMode();
 
@@ -84,4 +84,60 @@ t.test('tiny CNN and buildModel', async (t) => {
   const b = buildModel({ arch: 'tiny', inputSize: 16, width: 2, numLandmarks: 5, dropout: 0, seed: 0 });
   t.equal(b.getLayer('conv1').getWeights()[0].shape[3], 16);
   t.throws(() => buildModel({ arch: 'resnet' as never, inputSize: 16, width: 1, numLandmarks: 5, dropout: 0, seed: 0 }), { code: 'ERR_ARG' });
+});
+
+t.test('MobileNetV1: the paper\'s layer table, parameter count, width, determinism', async (t) => {
+  const m = mobileNetV1({ inputSize: 64, numLandmarks: 5, seed: 2 });
+  const y = m.predict(tf.zeros([2, 64, 64, 3])) as tf.Tensor;
+  t.same(y.shape, [2, 10]);
+  // Keras' MobileNet 1.0 without its top has 3,228,864 weights, with a BN (4 x C) after the stem
+  // and after every pointwise conv; here those BNs are folded into biases (C each), as in the detector.
+  const pw = [32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024];
+  const backbone = 3228864 - 3 * pw.reduce((a, b) => a + b, 0);
+  t.equal(m.countParams(), backbone + 1024 * 10 + 10, 'parameters: the Keras backbone with folded BNs + the dense head');
+  t.same(m.getLayer('Conv2d_13_pointwise_relu').outputShape, [null, 2, 2, 1024], 'stride 32');
+  const again = mobileNetV1({ inputSize: 64, numLandmarks: 5, seed: 2 });
+  t.same(again.getLayer('Conv2d_5_pointwise').getWeights()[0].dataSync(), m.getLayer('Conv2d_5_pointwise').getWeights()[0].dataSync(), 'same seed, same weights');
+  const half = mobileNetV1({ inputSize: 64, width: 0.5, numLandmarks: 5 });
+  t.equal(half.getLayer('Conv2d_13_pointwise').getWeights()[0].shape[3], 512);
+  t.throws(() => mobileNetV1({ width: 0.5, init: 'face-detector' }), { code: 'ERR_ARG', message: /x1\.0/ });
+  t.throws(() => mobileNetV1({ init: 'imagenet' as never }), { code: 'ERR_ARG', message: /init: expected one of/ });
+  t.throws(() => buildModel({ arch: 'mobilenetv2', inputSize: 32, width: 1, numLandmarks: 5, dropout: 0, seed: 0, init: 'face-detector' }), { code: 'ERR_ARG', message: /needs arch 'mobilenetv1'/ });
+  for (const x of [m, again, half]) x.dispose();
+});
+
+t.test("MobileNetV1 init 'face-detector' computes the detector's backbone (face-api's SSD, from its raw weights)", async (t) => {
+  try {
+    require.resolve('@vladmandic/face-api/package.json');
+  } catch {
+    t.skip('the optional package @vladmandic/face-api is not installed');
+    return;
+  }
+  const m = buildModel({ arch: 'mobilenetv1', init: 'face-detector', inputSize: 48, width: 1, numLandmarks: 68, dropout: 0, seed: 0 });
+  // Reference: face-api's mobileNetV1() written with tfjs ops on the dequantised weights:
+  // conv + bias + relu6, then 13 x (depthwise, batchNorm with moving stats, relu6, pointwise + bias, relu6).
+  const w = readFaceDetectorWeights();
+  const g = (n: string) => w[`MobilenetV1/${n}`];
+  const x = tf.randomUniform([2, 48, 48, 3], -1, 1, 'float32', 11) as tf.Tensor4D;
+  const pw = (h: tf.Tensor4D, n: string, s: 1 | 2) => tf.clipByValue(tf.add(tf.conv2d(h, g(`${n}/weights`) as tf.Tensor4D, s, 'same'), g(`${n}/convolution_bn_offset`)), 0, 6) as tf.Tensor4D;
+  let ref = pw(x, 'Conv2d_0_pointwise', 2);
+  for (let i = 1; i <= 13; i++) {
+    const b = `Conv2d_${i}_depthwise`;
+    const d = tf.depthwiseConv2d(ref, g(`${b}/depthwise_weights`) as tf.Tensor4D, [2, 4, 6, 12].includes(i) ? 2 : 1, 'same');
+    const bn = tf.batchNorm(d, g(`${b}/BatchNorm/moving_mean`) as tf.Tensor1D, g(`${b}/BatchNorm/moving_variance`) as tf.Tensor1D,
+      g(`${b}/BatchNorm/beta`) as tf.Tensor1D, g(`${b}/BatchNorm/gamma`) as tf.Tensor1D, 0.0010000000474974513);
+    ref = pw(tf.clipByValue(bn, 0, 6) as tf.Tensor4D, `Conv2d_${i}_pointwise`, 1);
+  }
+  const features = tf.model({ inputs: m.inputs, outputs: m.getLayer('Conv2d_13_pointwise_relu').output as tf.SymbolicTensor });
+  const got = features.predict(x) as tf.Tensor;
+  t.same(got.shape, [2, 2, 2, 1024]);
+  const diff = tf.max(tf.abs(tf.sub(got, ref))).dataSync()[0];
+  const scale = tf.max(tf.abs(ref)).dataSync()[0];
+  t.ok(scale > 0.1, `features are not trivially small (${scale})`);
+  t.ok(diff <= 1e-5 * Math.max(1, scale), `max abs diff ${diff} (tolerance 1e-5 x max |feature|)`);
+  // Dequantised, not raw bytes: the weights spread over a real range.
+  const k = g('Conv2d_1_pointwise/weights').dataSync();
+  t.ok(Math.min(...k) < -0.05 && Math.max(...k) > 0.05, 'weights span a signed range');
+  tf.dispose([x, ref, got, ...Object.values(w)]);
+  m.dispose();
 });

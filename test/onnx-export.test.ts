@@ -9,7 +9,7 @@ import { exportOnnx, toOnnx } from '../lib/onnx/export';
 import { samePadding } from '../lib/onnx/layers';
 import { parseMetadata } from '../lib/onnx/metadata';
 import { decodeModel, modelProto } from '../lib/onnx/proto';
-import { mobileNetV2, tinyCnn } from '../lib/model';
+import { mobileNetV1, mobileNetV2, tinyCnn } from '../lib/model';
 import { mobileNetV2ZeroPad, poolingCnn, randomImages, randomizeWeights } from './helpers/onnx-nets';
 
 type ST = tf.SymbolicTensor;
@@ -98,6 +98,23 @@ t.test("MobileNetV2 with the 'multiscale' head (concatenated taps, whole-map 'va
       t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
       t.ok(diff < 1e-4, `size ${inputSize}, batch ${batch}: max abs diff ${diff}`);
     }
+    m.dispose();
+  }
+});
+
+t.test('MobileNetV1 (lib/model): biased pointwise convs, BN after the depthwise ones', async (t) => {
+  await tf.setBackend('wasm');
+  t.teardown(() => tf.setBackend('cpu'));
+  for (const [inputSize, width] of [[64, 0.5], [72, 0.25]] as const) {
+    const m = mobileNetV1({ inputSize, width, numLandmarks: 68, seed: 4 });
+    randomizeWeights(m, inputSize);
+    for (const batch of [1, 3]) {
+      const { diff, scale } = await parity(t, m, batch, inputSize + batch);
+      t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
+      t.ok(diff < 1e-4, `width ${width}, size ${inputSize}, batch ${batch}: max abs diff ${diff}`);
+    }
+    const ops = nodesOf(toOnnx(m));
+    t.equal(ops.filter((o) => o === 'Conv').length, 27, 'one Conv per conv layer, every BN folded');
     m.dispose();
   }
 });

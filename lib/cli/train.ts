@@ -1,6 +1,6 @@
 /** `acr train`: flags -> TrainConfig -> train(); SIGINT finishes the step, writes the checkpoint, exits 130. */
 import { AcrError, ArgumentError } from '../errors';
-import { ARCHITECTURES, HEADS } from '../model';
+import { ARCHITECTURES, HEADS, INITS } from '../model';
 import { DEFAULT_TRAIN_CONFIG as D, LOSS_NAMES, LR_SCHEDULES, PHI_MODES, PHI_SOURCES, resolveTrainConfig, type TrainConfig } from '../train/config';
 import { train } from '../train/loop';
 import { parseOptions, usageText, type OptionTable, type ParsedValues } from './args';
@@ -21,7 +21,8 @@ const OPTIONS: OptionTable = {
   'loss-units': { kind: 'string', help: 'Units of the baseline losses (pixels: the papers\' defaults apply)', choices: ['pixels', 'normalized'], defaultText: D.lossUnits },
   arch: { kind: 'string', help: 'Network', choices: ARCHITECTURES, defaultText: D.arch },
   'input-size': { kind: 'integer', arg: 'PX', help: 'Square network input side', defaultText: String(D.inputSize) },
-  width: { kind: 'number', arg: 'ALPHA', help: 'MobileNetV2 width multiplier', defaultText: String(D.width) },
+  width: { kind: 'number', arg: 'ALPHA', help: 'MobileNet width multiplier', defaultText: String(D.width) },
+  init: { kind: 'string', help: 'Backbone weights: random, or the face detector\'s (face-api\'s SSD backbone; arch mobilenetv1, width 1)', choices: INITS, defaultText: D.init },
   head: { kind: 'string', help: 'MobileNetV2 head: global average pooling, or pooled stride-8/16/32 features + a layout-keeping branch', choices: HEADS, defaultText: D.head },
   'loss-scale': { kind: 'number', arg: 'X', help: 'Multiply the loss (the ACR reference uses 100; moves gradients away from Adam\'s epsilon)', defaultText: String(D.lossScale) },
   dropout: { kind: 'number', arg: 'RATE', help: 'Dropout before the head', defaultText: String(D.dropout) },
@@ -77,6 +78,7 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   set('inputSize', 'input-size');
   set('width', 'width');
   set('head', 'head');
+  set('init', 'init');
   set('lossScale', 'loss-scale');
   set('augShift', 'aug-shift');
   set('augRotation', 'aug-rotation');

@@ -1,16 +1,20 @@
 /** Model builders by name, so configs and the CLI can pick one with a string. */
 import type * as tf from '@tensorflow/tfjs';
+import { ArgumentError } from '../errors';
 import * as v from '../validate';
+import { mobileNetV1, type InitName } from './mobilenetv1';
 import { mobileNetV2 } from './mobilenetv2';
 import { tinyCnn } from './tiny';
 
 import type { HeadName } from './mobilenetv2';
 export { mobileNetV2, mobileNetV2Backbone, makeDivisible, HEADS } from './mobilenetv2';
 export type { MobileNetV2Options, HeadName } from './mobilenetv2';
+export { mobileNetV1, readFaceDetectorWeights, INITS } from './mobilenetv1';
+export type { MobileNetV1Options, InitName } from './mobilenetv1';
 export { tinyCnn } from './tiny';
 export type { TinyCnnOptions } from './tiny';
 
-export const ARCHITECTURES = ['mobilenetv2', 'tiny'] as const;
+export const ARCHITECTURES = ['mobilenetv2', 'mobilenetv1', 'tiny'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 export interface ModelSpec {
@@ -23,13 +27,19 @@ export interface ModelSpec {
   seed: number;
   /** MobileNetV2's regression head (default 'gap'); other architectures have one head. */
   head?: HeadName;
+  /** Backbone weights (default 'random'); 'face-detector' (face-api's SSD backbone) needs 'mobilenetv1' x1.0. */
+  init?: InitName;
 }
 
 export function buildModel(spec: ModelSpec): tf.LayersModel {
   switch (v.oneOf('arch', spec.arch, ARCHITECTURES)) {
     case 'mobilenetv2':
+      if ((spec.init ?? 'random') !== 'random') throw new ArgumentError(`init: '${spec.init}' needs arch 'mobilenetv1', got 'mobilenetv2'`);
       return mobileNetV2(spec);
+    case 'mobilenetv1':
+      return mobileNetV1(spec);
     case 'tiny':
+      if ((spec.init ?? 'random') !== 'random') throw new ArgumentError(`init: '${spec.init}' needs arch 'mobilenetv1', got 'tiny'`);
       return tinyCnn({ ...spec, channels: Math.max(1, Math.round(8 * spec.width)) });
   }
 }

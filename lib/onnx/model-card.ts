@@ -208,7 +208,7 @@ export async function modelCardFromRun(o: RunCardOptions): Promise<string> {
   const arch = String(config.arch ?? 'unknown');
   return modelCard({
     name: o.name,
-    architecture: arch === 'mobilenetv2' ? `MobileNetV2, width ${String(config.width)}, input ${String(config.inputSize)}` : arch,
+    architecture: architectureText(arch, config),
     parameters,
     metadata,
     files,
@@ -224,4 +224,13 @@ export async function modelCardFromRun(o: RunCardOptions): Promise<string> {
     },
     metrics,
   });
+}
+
+function architectureText(arch: string, config: Record<string, unknown>): string {
+  const size = `width ${String(config.width)}, input ${String(config.inputSize)}`;
+  if (arch === 'mobilenetv2') return `MobileNetV2, ${size}`;
+  if (arch === 'mobilenetv1') {
+    return `MobileNetV1, ${size}` + (config.init === 'face-detector' ? ", backbone initialised from face-api's SSD face detector (@vladmandic/face-api, MIT; trained on WIDER FACE)" : '');
+  }
+  return arch;
 }

@@ -3,7 +3,7 @@
  * and one validating resolver the library and the CLI both go through.
  */
 import { ArgumentError, ValueRangeError } from '../errors';
-import { ARCHITECTURES, HEADS, type Architecture, type HeadName } from '../model';
+import { ARCHITECTURES, HEADS, INITS, type Architecture, type HeadName, type InitName } from '../model';
 import * as v from '../validate';
 
 export const LOSS_NAMES = ['acr', 'l2', 'l1', 'smoothl1', 'wing', 'softwing', 'awing'] as const;
@@ -37,6 +37,11 @@ export interface TrainConfig {
   width: number;
   /** MobileNetV2 regression head: global average pooling, or PFLD-style multiscale (lib/model). */
   head: HeadName;
+  /**
+   * Backbone weights at the start: 'random', or 'face-detector': MobileNetV1 x1.0 from the
+   * backbone of face-api's SSD face detector (arch 'mobilenetv1', width 1; lib/model/mobilenetv1.ts).
+   */
+  init: InitName;
   dropout: number;
   loss: LossName;
   /**
@@ -132,6 +137,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   inputSize: 224,
   width: 1.0,
   head: 'gap',
+  init: 'random',
   dropout: 0.2,
   loss: 'acr',
   lossScale: 1,
@@ -191,6 +197,10 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   if (w > MAX_WIDTH) throw new ValueRangeError(`config.width: expected a width multiplier in (0, ${MAX_WIDTH}], got ${w}`);
   v.oneOf('config.head', c.head, HEADS);
   if (c.head !== 'gap' && c.arch !== 'mobilenetv2') throw new ArgumentError(`config.head: '${c.head}' needs arch 'mobilenetv2', got '${c.arch}'`);
+  v.oneOf('config.init', c.init, INITS);
+  if (c.init === 'face-detector' && (c.arch !== 'mobilenetv1' || c.width !== 1)) {
+    throw new ArgumentError(`config.init: 'face-detector' needs arch 'mobilenetv1' with width 1, got '${c.arch}' width ${c.width}`);
+  }
   v.positiveNumber('config.lossScale', c.lossScale);
   const d = v.finiteNumber('config.dropout', c.dropout);
   if (!(d >= 0 && d < 1)) throw new ValueRangeError(`config.dropout: expected a rate in [0, 1), got ${d}`);
@@ -239,6 +249,6 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
 
 /** Fields that must match between a checkpoint and a resumed run (the rest may change, e.g. epochs). */
 export const RESUME_INVARIANT: ReadonlyArray<keyof TrainConfig> = [
-  'arch', 'inputSize', 'width', 'head', 'dropout', 'loss', 'lossScale', 'lambda', 'acrUnits', 'phiFloor', 'phiMode', 'phiSource', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
+  'arch', 'inputSize', 'width', 'head', 'init', 'dropout', 'loss', 'lossScale', 'lambda', 'acrUnits', 'phiFloor', 'phiMode', 'phiSource', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
   'augScale', 'augShift', 'augRotation', 'extraData',
 ];

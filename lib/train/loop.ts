@@ -336,7 +336,7 @@ async function run(
     state = ck.state;
     reconcileLog(paths.log, state);
   } else {
-    model = buildModel({ arch: config.arch, inputSize: config.inputSize, width: config.width, head: config.head, numLandmarks: L, dropout: config.dropout, seed: config.seed });
+    model = buildModel({ arch: config.arch, inputSize: config.inputSize, width: config.width, head: config.head, init: config.init, numLandmarks: L, dropout: config.dropout, seed: config.seed });
     state = { version: CHECKPOINT_VERSION, epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochImages: 0, bestNme: null, bestEpoch: null, config, lastLog: null };
   }
   writeFileAtomic(path.join(config.out, 'config.json'), JSON.stringify(config, null, 2));
