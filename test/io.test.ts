@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { mobileNetV2, tinyCnn } from '../lib/model';
+import { toFloat16 } from '../lib/float16';
 import { loadModel, saveModel, writeFileAtomic } from '../lib/tfjs/io';
 
 tf.enableProdMode();
@@ -34,6 +35,31 @@ t.test('save -> load round trip is exact (weights, BN statistics, outputs)', asy
   t.equal(json.format, 'layers-model');
   t.same(json.weightsManifest[0].paths, ['weights.bin']);
   t.equal(fs.statSync(path.join(dir, 'weights.bin')).size, m.countParams() * 4);
+});
+
+t.test('float16 save: half the bytes, every weight loads as its float16 rounding', async (t) => {
+  const m = mobileNetV2({ inputSize: 32, width: 0.35, numLandmarks: 68, seed: 4 });
+  const dir = path.join(tmp, 'mnv2-f16');
+  await saveModel(m, dir, { float16: true });
+  t.equal(fs.statSync(path.join(dir, 'weights.bin')).size, m.countParams() * 2);
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  t.ok(json.weightsManifest[0].weights.every((w: tf.io.WeightsManifestEntry) => w.quantization?.dtype === 'float16'), 'tfjs float16 quantization in the manifest');
+  const back = await loadModel(dir);
+  let changed = 0;
+  for (let i = 0; i < m.weights.length; i++) {
+    const orig = m.weights[i].read().dataSync() as Float32Array;
+    const got = back.weights[i].read().dataSync() as Float32Array;
+    // The reference rounding: our encoder's bits, decoded independently here (sign, exponent, mantissa).
+    const want = Array.from(toFloat16(orig), (h) => {
+      const e = (h >> 10) & 0x1f, f = h & 0x3ff, s = h & 0x8000 ? -1 : 1;
+      return s * (e === 0 ? f * 2 ** -24 : (1 + f / 1024) * 2 ** (e - 15));
+    });
+    t.same(Array.from(got), want, m.weights[i].originalName);
+    for (let j = 0; j < orig.length; j++) if (got[j] !== orig[j]) changed++;
+  }
+  t.ok(changed > 0, `${changed} weights rounded`);
+  back.dispose();
+  m.dispose();
 });
 
 t.test('saving over an existing model replaces it', async (t) => {

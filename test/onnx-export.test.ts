@@ -119,6 +119,38 @@ t.test('MobileNetV1 (lib/model): biased pointwise convs, BN after the depthwise 
   }
 });
 
+t.test('float16Weights: half the file, one Cast per weight, outputs within float16 rounding of float32', async (t) => {
+  await tf.setBackend('wasm');
+  t.teardown(() => tf.setBackend('cpu'));
+  const m = mobileNetV1({ inputSize: 64, width: 0.5, numLandmarks: 68, seed: 6 });
+  randomizeWeights(m, 9);
+  const full = toOnnx(m);
+  const half = toOnnx(m, { float16Weights: true });
+  t.ok(half.length < 0.52 * full.length, `${half.length} bytes against ${full.length}`);
+  const ops = nodesOf(half);
+  t.equal(ops.filter((o) => o === 'Cast').length, 2 * 27 + 2, 'a Cast for each conv / dense weight and bias');
+  const x = randomImages(3, 64, 2);
+  const run = async (bytes: Uint8Array) => {
+    const s = await ort.InferenceSession.create(bytes);
+    const r = (await s.run({ image: new ort.Tensor('float32', x.subarray(0, 3 * 64 * 64 * 3), [3, 64, 64, 3]) })).landmarks.data as Float32Array;
+    await s.release();
+    return r;
+  };
+  const [a, b] = [await run(full), await run(half)];
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
+  // float16 keeps 11 significant bits (relative rounding <= 2^-11 = 4.9e-4 per weight); errors
+  // of 27 layers partly cancel. Bound: 5e-3 of the output scale; a wrong Cast or byte order is O(1).
+  t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
+  t.ok(diff > 0 && diff < 5e-3 * scale, `max abs diff ${diff} against output scale ${scale}`);
+  t.throws(() => toOnnx(m, { float16Weights: 'yes' as never }), { code: 'ERR_ARG', message: /float16Weights: expected a boolean/ });
+  m.dispose();
+});
+
 t.test('Keras-application MobileNetV2 with ZeroPadding2D before the stride-2 depthwise convs', async (t) => {
   const m = mobileNetV2ZeroPad(96, 0.5, 68);
   randomizeWeights(m, 21);

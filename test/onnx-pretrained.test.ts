@@ -21,7 +21,12 @@ t.test('the shipped model: ONNX and tfjs weights agree, metadata complete, size 
     const out = await predictor.run(x, batch);
     let diff = 0;
     for (let i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs(ref[i] - out[i]));
-    t.ok(diff < 1e-4, `batch ${batch}: max abs diff ${diff}`);
+    // Both copies hold float16 weights, but the ONNX graph folds each BatchNorm into its conv
+    // before rounding, so they agree to float16 precision, not bit for bit: 1.1e-3 measured on
+    // these noise images (0.14 px of the 128 px crop); the bound is 3e-3 (0.4 px). A wrong weight
+    // or layer is O(0.1). On the 202 held-out faces the float16 tfjs copy scores the float32
+    // checkpoint's NME to the third decimal (docs/results.md).
+    t.ok(diff < 3e-3, `batch ${batch}: max abs diff ${diff}`);
   }
   t.ok(predictor.metadata.loss !== '' && predictor.metadata.data !== '', 'training loss and data recorded');
   t.ok(fs.existsSync(`${MODELS_DIR}/${PRETRAINED_NAME}.md`), 'model card present');

@@ -26,6 +26,12 @@ const ROWS: Array<{ name: string; change: string; against?: string }> = [
   },
   { name: 'long-300w-ytf', change: '+ the YouTube Faces frames at weight 0.5, 65 epochs (the same number of samples)', against: 'long-300w' },
   { name: 'long-300w-scale100', change: 'long-300w with the loss x100 (--loss-scale 100, the ACR reference\'s factor); trained while the loss comparison shared the machine', against: 'long-300w' },
+  {
+    name: 'long-300w-v1face',
+    change: 'long-300w with MobileNetV1 x1.0 started from the backbone of the package\'s face detector (--arch mobilenetv1 --init face-detector); trained alone on the 2-core machine',
+    against: 'long-300w',
+  },
+  { name: 'long-300w-v1random', change: 'the same MobileNetV1 from random weights: what the detector\'s weights bring beyond the architecture', against: 'long-300w-v1face' },
 ];
 
 interface Summary {

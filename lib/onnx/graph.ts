@@ -2,6 +2,7 @@
  * A small builder for an ONNX graph: unique value names, float and int64 initializers, nodes with
  * typed attributes. It knows nothing about tfjs; lib/onnx/layers.ts drives it.
  */
+import { toFloat16 } from '../float16';
 import { AttributeInit, AttributeType, DataType, NodeInit, TensorInit } from './proto';
 
 /** An attribute value: a plain number is an INT attribute, `{ f }` a FLOAT one. */
@@ -20,6 +21,9 @@ export class GraphBuilder {
   private readonly used = new Set<string>();
   private readonly scalars = new Map<string, string>();
 
+  /** float16Weights: weights are stored as float16 and Cast to float32 (computed once, when onnxruntime loads the model). */
+  constructor(private readonly options: { float16Weights?: boolean } = {}) {}
+
   /** A value name not used before, derived from `base`. */
   unique(base: string): string {
     const clean = base.replace(/[^A-Za-z0-9_./:-]/g, '_') || 'v';
@@ -35,6 +39,15 @@ export class GraphBuilder {
     const name = this.unique(base);
     this.initializers.push({ name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(f32.buffer) });
     return name;
+  }
+
+  /** A layer's weights: float32, or float16 + a Cast to float32 where the builder stores weights at half size. */
+  weightConst(base: string, dims: number[], data: Float32Array | Float64Array | number[]): string {
+    if (!this.options.float16Weights) return this.floatConst(base, dims, data);
+    const half = toFloat16(data);
+    const stored = this.unique(`${base}_f16`);
+    this.initializers.push({ name: stored, dims, dataType: DataType.FLOAT16, rawData: new Uint8Array(half.buffer) });
+    return this.node('Cast', [stored], base, { to: DataType.FLOAT });
   }
 
   int64Const(base: string, data: number[]): string {

@@ -280,8 +280,8 @@ export class LayerGraph {
       }
     }
     const name = bn ? bn.name : layer.name;
-    const wName = this.g.floatConst(`${name}_W`, [cout, cinPerGroup, kh, kw], w);
-    const bName = this.g.floatConst(`${name}_B`, [cout], b);
+    const wName = this.g.weightConst(`${name}_W`, [cout, cinPerGroup, kh, kw], w);
+    const bName = this.g.weightConst(`${name}_B`, [cout], b);
     const out = this.g.node('Conv', [x.name, wName, bName], name, {
       kernel_shape: [kh, kw],
       strides: [sh, sw],
@@ -299,8 +299,8 @@ export class LayerGraph {
     this.checkBatchNormAxis(layer, layer.getConfig(), x.shape.length);
     const { scale, shift } = batchNormAffine(layer);
     const dims = x.layout === 'nchw' ? [scale.length, 1, 1] : [scale.length];
-    const mul = this.g.node('Mul', [x.name, this.g.floatConst(`${layer.name}_scale`, dims, scale)], `${layer.name}_mul`);
-    const add = this.g.node('Add', [mul, this.g.floatConst(`${layer.name}_shift`, dims, shift)], layer.name);
+    const mul = this.g.node('Mul', [x.name, this.g.weightConst(`${layer.name}_scale`, dims, scale)], `${layer.name}_mul`);
+    const add = this.g.node('Add', [mul, this.g.weightConst(`${layer.name}_shift`, dims, shift)], layer.name);
     return { name: add, layout: x.layout, shape: st.shape };
   }
 
@@ -422,8 +422,8 @@ export class LayerGraph {
     const [kernel, bias] = weightsOf(layer);
     const units = Number(cfg.units);
     const inDim = kernel.length / units;
-    const wName = this.g.floatConst(`${layer.name}_W`, [inDim, units], kernel);
-    const bName = this.g.floatConst(`${layer.name}_B`, [units], cfg.useBias !== false && bias ? bias : new Float32Array(units));
+    const wName = this.g.weightConst(`${layer.name}_W`, [inDim, units], kernel);
+    const bName = this.g.weightConst(`${layer.name}_B`, [units], cfg.useBias !== false && bias ? bias : new Float32Array(units));
     let out: string;
     if (x.shape.length === 2) {
       out = this.g.node('Gemm', [x.name, wName, bName], layer.name);

@@ -10,7 +10,7 @@ import { IoError } from '../errors';
  * File stem of the shipped model: named for the network and the data, not the loss, because the
  * shipped model is whichever row of the loss comparison (docs/results.md) scored best.
  */
-export const PRETRAINED_NAME = 'mobilenetv2-300w-68';
+export const PRETRAINED_NAME = 'mobilenetv1-300w-68';
 
 /** The models/ folder of this installation (same place from lib/ and from dist/). */
 export const MODELS_DIR = path.resolve(__dirname, '..', '..', 'models');

@@ -9,7 +9,7 @@ import { createHash } from 'crypto';
 import * as protobuf from 'protobufjs/light';
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, INT64: 7, FLOAT16: 10 } as const;
 
 /** AttributeProto.AttributeType values used here. */
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;

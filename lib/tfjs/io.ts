@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CorruptFileError, IoError, ParseError } from '../errors';
+import { toFloat16 } from '../float16';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -115,11 +116,41 @@ function weightBytes(data: tf.io.WeightData | undefined): Uint8Array {
   return new Uint8Array(tf.io.CompositeArrayBuffer.join(data));
 }
 
-/** An IO handler that saves to `dir` (created if needed): `await model.save(folderSaver(dir))`. */
-export function folderSaver(dir: string): tf.io.IOHandler {
+/**
+ * float32 weights re-encoded as float16 with tfjs' own `quantization: { dtype: 'float16' }`,
+ * which tf.loadLayersModel decodes back to float32: half the bytes.
+ */
+function halfWeights(specs: tf.io.WeightsManifestEntry[], bytes: Uint8Array): { specs: tf.io.WeightsManifestEntry[]; bytes: Uint8Array } {
+  const parts: Uint8Array[] = [];
+  const out: tf.io.WeightsManifestEntry[] = [];
+  let at = 0;
+  for (const s of specs) {
+    const n = s.shape.reduce((a, d) => a * d, 1);
+    const size = n * (s.dtype === 'bool' ? 1 : 4);
+    if (s.quantization) throw new IoError(`weight '${s.name}' is already quantized (${s.quantization.dtype}); save it as float32`);
+    const raw = bytes.subarray(at, at + size);
+    at += size;
+    if (s.dtype === 'float32') {
+      parts.push(new Uint8Array(toFloat16(new Float32Array(raw.slice().buffer)).buffer));
+      out.push({ ...s, quantization: { dtype: 'float16' } });
+    } else {
+      parts.push(raw);
+      out.push(s);
+    }
+  }
+  return { specs: out, bytes: Buffer.concat(parts) };
+}
+
+/**
+ * An IO handler that saves to `dir` (created if needed): `await model.save(folderSaver(dir))`.
+ * float16: float32 weights stored at half precision (for shipping; training checkpoints stay float32).
+ */
+export function folderSaver(dir: string, options: { float16?: boolean } = {}): tf.io.IOHandler {
   return tf.io.withSaveHandler(async (artifacts) => {
-    const bytes = weightBytes(artifacts.weightData);
-    const manifest: tf.io.WeightsManifestConfig = [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }];
+    let bytes = weightBytes(artifacts.weightData);
+    let specs = artifacts.weightSpecs ?? [];
+    if (options.float16) ({ specs, bytes } = halfWeights(specs, bytes));
+    const manifest: tf.io.WeightsManifestConfig = [{ paths: [WEIGHTS_BIN], weights: specs }];
     const json: tf.io.ModelJSON = {
       modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
       weightsManifest: manifest,
@@ -203,9 +234,9 @@ function expectedBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | n
   return n;
 }
 
-/** Saves a layers model to a folder (model.json + weights.bin). */
-export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await model.save(folderSaver(dir));
+/** Saves a layers model to a folder (model.json + weights.bin); float16: weights at half precision. */
+export async function saveModel(model: tf.LayersModel, dir: string, options: { float16?: boolean } = {}): Promise<void> {
+  await model.save(folderSaver(dir, options));
 }
 
 /**
