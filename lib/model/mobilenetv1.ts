@@ -15,7 +15,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, CorruptFileError, UnsupportedError } from '../errors';
 import * as v from '../validate';
-import { dropoutRate } from './mobilenetv2';
+import { dropoutRate, momentum as bnMomentum, widthMultiplier } from './mobilenetv2';
 
 export const INITS = ['random', 'face-detector'] as const;
 export type InitName = (typeof INITS)[number];
@@ -48,11 +48,11 @@ const FACE_API = '@vladmandic/face-api';
 export function mobileNetV1(options?: MobileNetV1Options): tf.LayersModel {
   const o = v.options<MobileNetV1Options>('options', options);
   const inputSize = v.integer('inputSize', o.inputSize ?? 224, 32, 4096);
-  const width = v.positiveNumber('width', o.width ?? 1.0);
+  const width = widthMultiplier(o.width ?? 1.0);
   const numLandmarks = v.integer('numLandmarks', o.numLandmarks ?? 68, 1, 100000);
   const dropout = dropoutRate(o.dropout ?? 0.2);
   const seed = v.integer('seed', o.seed ?? 0, 0, 2 ** 31 - 1);
-  const momentum = v.finiteNumber('bnMomentum', o.bnMomentum ?? 0.99);
+  const momentum = bnMomentum(o.bnMomentum ?? 0.99);
   const init = v.oneOf('init', o.init ?? 'random', INITS);
   if (init === 'face-detector' && width !== 1) {
     throw new ArgumentError(`width: the face-detector weights are MobileNetV1 x1.0; got width ${width} (use width 1 or init 'random')`);

@@ -91,14 +91,14 @@ export function resolveMobileNetV2Options(options?: MobileNetV2Options): Require
   };
 }
 
-function widthMultiplier(x: unknown): number {
+export function widthMultiplier(x: unknown): number {
   const w = v.positiveNumber('width', x);
   // Channel counts scale with it: 1e9 would ask for arrays no engine can allocate.
   if (w > 16) throw new ValueRangeError(`width: expected a width multiplier in (0, 16], got ${w}`);
   return w;
 }
 
-function momentum(x: unknown): number {
+export function momentum(x: unknown): number {
   const m = v.finiteNumber('bnMomentum', x);
   if (!(m >= 0 && m < 1)) throw new ValueRangeError(`bnMomentum: expected a value in [0, 1), got ${m}`);
   return m;
