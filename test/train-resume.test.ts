@@ -97,3 +97,27 @@ t.test('resume refuses a checkpoint trained with other settings; abort signal in
   t.equal(r.globalStep, 1, 'the step in flight finishes, then it stops');
   await t.rejects(train({ ...base, loss: 'l2', out, bogus: 1 } as never, { data: data(), deps }), { code: 'ERR_ARG', message: /bogus/ });
 });
+
+t.test("init 'face-detector': a run starts from the detector's backbone, and resume keeps what it was started with", async (t) => {
+  try {
+    require.resolve('@vladmandic/face-api/package.json');
+  } catch {
+    t.skip('the optional package @vladmandic/face-api is not installed');
+    return;
+  }
+  const out = path.join(tmp, 'face-init');
+  const cfg = { ...base, arch: 'mobilenetv1' as const, init: 'face-detector' as const, inputSize: 32, epochs: 1, out };
+  const r = await train(cfg, { data: data(32), deps });
+  t.equal(r.status, 'completed');
+  // Adam moves each weight by about lr per step at most: the stem is still the detector's, not a random init (O(0.1) away).
+  const { readFaceDetectorWeights } = await import('../lib/model');
+  const w = readFaceDetectorWeights();
+  const det = (await w['MobilenetV1/Conv2d_0_pointwise/weights'].data()) as Float32Array;
+  const got = (await r.model.getLayer('Conv2d_0').getWeights()[0].data()) as Float32Array;
+  let far = 0;
+  for (let i = 0; i < det.length; i++) far = Math.max(far, Math.abs(det[i] - got[i]));
+  t.ok(far < 2 * cfg.lr * r.globalStep, `stem weights within ${far} of the detector's after ${r.globalStep} steps`);
+  tf.dispose(Object.values(w));
+  r.model.dispose();
+  await t.rejects(train({ ...cfg, init: 'random', resume: true, epochs: 2 }, { data: data(32), deps }), { code: 'ERR_ARG', message: /config\.init: the checkpoint .* was trained with "face-detector"/ });
+});

@@ -8,11 +8,11 @@ export const SIZE = 16;
 const L = 5;
 
 /** In-memory faces: random images and targets; order and noise depend only on (seed, epoch, face). */
-export function syntheticSet(n: number, seed: number, batchSize: number, augment: boolean): TrainSet {
+export function syntheticSet(n: number, seed: number, batchSize: number, augment: boolean, size = SIZE): TrainSet {
   const rng = new Rng(seed);
-  const images = Float32Array.from({ length: n * SIZE * SIZE * 3 }, () => rng.uniform(-1, 1));
+  const images = Float32Array.from({ length: n * size * size * 3 }, () => rng.uniform(-1, 1));
   const targets = Float32Array.from({ length: n * 2 * L }, () => rng.uniform(-0.4, 0.4));
-  const px = SIZE * SIZE * 3;
+  const px = size * size * 3;
   const steps = augment ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   return {
     length: n,
@@ -36,14 +36,15 @@ export function syntheticSet(n: number, seed: number, batchSize: number, augment
           if (augment) for (let k = i * px; k < (i + 1) * px; k++) img[k] += noise.uniform(-0.05, 0.05);
         });
         await new Promise((res) => setImmediate(res));
-        yield { images: img, landmarks: lm, indices: idx, batchSize: idx.length, size: SIZE, numLandmarks: L };
+        yield { images: img, landmarks: lm, indices: idx, batchSize: idx.length, size, numLandmarks: L };
       }
     },
   };
 }
 
-export function data(): TrainData {
-  return { train: syntheticSet(20, 1, 8, true), val: syntheticSet(6, 2, 8, false), summary: 'synthetic' };
+/** size: the image side (SIZE suits the tiny CNN; MobileNets need >= 32). */
+export function data(size = SIZE): TrainData {
+  return { train: syntheticSet(20, 1, 8, true, size), val: syntheticSet(6, 2, 8, false, size), summary: 'synthetic' };
 }
 
 // Stand-ins for the loss, ASM and metric modules (their own tests cover them).
