@@ -17,6 +17,12 @@ export type { AcrConstant, Reduction } from './kernels/loss';
 export interface AcrLossOpOptions extends Partial<AcrParams> {
   /** Per-element weight or visibility mask (>= 0), same shape as yPred. 'mean' divides by its sum. */
   weight?: tf.Tensor | Float32Array | null;
+  /**
+   * Raise Phi to at least this value in [0, 1] (default 0: the paper's loss): every point is then
+   * at least a^(2 - phiFloor)-like below the threshold, never purely L2-like. Not the paper's form;
+   * measured in docs/results.md (issue 11's comparison, row acr-floor with 0.5).
+   */
+  phiFloor?: number;
 }
 
 type TensorIn = tf.Tensor | Float32Array;
@@ -61,9 +67,13 @@ function check(yTrue: unknown, yPred: unknown, phi: unknown, options: unknown): 
   const pred = asFloatTensor('yPred', yPred);
   if (pred.rank < 1) throw new ShapeError(`yPred: expected a tensor of rank >= 1 (B x D), got a scalar`);
   const gt = asTargets(yTrue, pred);
-  const ph = asFloatTensor('phi', phi, pred.shape);
+  let ph = asFloatTensor('phi', phi, pred.shape);
   const opts = v.options<AcrLossOpOptions>('options', options);
   const params = resolveAcrParams(opts);
+  const floor = opts.phiFloor === undefined ? 0 : v.finiteNumber('options.phiFloor', opts.phiFloor);
+  if (!(floor >= 0 && floor <= 1)) throw new ValueRangeError(`options.phiFloor: expected a value in [0, 1], got ${floor}`);
+  // Values below 0 stay for the range checks to report; NaN propagates through maximum.
+  if (floor > 0) ph = tf.where(tf.greaterEqual(ph, 0), tf.maximum(ph, floor), ph);
   const weight = opts.weight === undefined || opts.weight === null ? null : asFloatTensor('options.weight', opts.weight, pred.shape);
   return { gt, pred, phi: ph, weight, attrs: { ...params } };
 }

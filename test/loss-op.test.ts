@@ -131,6 +131,36 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
+t.test('phiFloor: the loss of max(phi, floor), native and composite, value and gradient; bad floors refused', async (t) => {
+  await tf.setBackend('cpu');
+  const B = 7, D = 12;
+  const { pred, gt, phi } = lossFixture(B * D, 5);
+  const [yp, yt, ph] = [pred, gt, phi].map((a) => tf.tensor2d(a, [B, D]));
+  for (const floor of [0, 0.5, 1]) {
+    // The reference raises phi by hand (plain JS), then calls the composite without the option.
+    const raised = tf.tensor2d(phi.map((x) => Math.max(x, floor)), [B, D]);
+    for (const fn of [acrLoss, acrLossComposite]) {
+      const tag = `${fn === acrLoss ? 'native' : 'composite'}, floor ${floor}`;
+      const got = fn(yt, yp, ph, { phiFloor: floor, lambda: 2 });
+      const want = acrLossComposite(yt, yp, raised, { lambda: 2 });
+      close(t, got.dataSync() as Float32Array, want.dataSync() as Float32Array, `${tag}: value`);
+      const g = tf.grad((a: tf.Tensor) => fn(yt, a, ph, { phiFloor: floor, lambda: 2 }))(yp);
+      const w = tf.grad((a: tf.Tensor) => acrLossComposite(yt, a, raised, { lambda: 2 }))(yp);
+      close(t, g.dataSync() as Float32Array, w.dataSync() as Float32Array, `${tag}: d/d yPred`);
+      tf.dispose([got, want, g, w]);
+    }
+    raised.dispose();
+  }
+  const l0 = acrLoss(yt, yp, ph).dataSync()[0];
+  const l5 = acrLoss(yt, yp, ph, { phiFloor: 0.5 }).dataSync()[0];
+  t.not(l0, l5, 'a floor above some phi changes the loss');
+  for (const bad of [-0.1, 1.5, NaN]) t.throws(() => acrLoss(yt, yp, ph, { phiFloor: bad }), { code: /ERR_RANGE|ERR_ARG/, message: /options\.phiFloor/ });
+  // phi out of range is still reported with a floor (it does not hide values below 0 or NaN).
+  const neg = tf.tensor2d(phi.map((x, i) => (i === 3 ? -0.5 : x)), [B, D]);
+  t.throws(() => acrLoss(yt, yp, neg, { phiFloor: 0.5 }), { code: 'ERR_RANGE', message: /phi/ });
+  tf.dispose([yp, yt, ph, neg]);
+});
+
 t.test('any other backend falls back to the composite, forward and gradient', async (t) => {
   // A cpu backend under another name, with every kernel except the native ACR ones.
   const Cpu = tf.findBackend('cpu')!.constructor as new () => tf.KernelBackend;

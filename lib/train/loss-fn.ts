@@ -28,12 +28,11 @@ function unscaledLoss(config: LossConfig): LossFn {
     case 'acr':
       return (y, p, phi) => {
         if (!phi) throw new ArgumentError('acr loss: phi is required');
-        const floor = config.phiFloor ?? 0;
-        const ph = floor > 0 ? tf.maximum(phi, floor) : phi;
-        if (config.acrUnits !== 'pixels') return acrLoss(y, p, ph, { lambda: config.lambda }) as tf.Scalar;
+        const opts = { lambda: config.lambda, phiFloor: config.phiFloor ?? 0 };
+        if (config.acrUnits !== 'pixels') return acrLoss(y, p, phi, opts) as tf.Scalar;
         // Errors and the L2 switch (threshold 1 = the whole crop) both in input pixels.
         const S = config.inputSize;
-        return acrLoss(tf.mul(y, S), tf.mul(p, S), ph, { lambda: config.lambda, threshold: S }) as tf.Scalar;
+        return acrLoss(tf.mul(y, S), tf.mul(p, S), phi, { ...opts, threshold: S }) as tf.Scalar;
       };
     case 'l2':
       return (y, p) => l2Loss(y, p) as tf.Scalar;
