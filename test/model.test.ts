@@ -1,6 +1,7 @@
 import t from 'tap';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, makeDivisible, mobileNetV1, mobileNetV2, readFaceDetectorWeights, mobileNetV2Backbone, tinyCnn } from '../lib/model';
+import { installed } from './helpers/optional';
 
 tf.enableProdMode();
 
@@ -107,9 +108,7 @@ t.test('MobileNetV1: the paper\'s layer table, parameter count, width, determini
 });
 
 t.test("MobileNetV1 init 'face-detector' computes the detector's backbone (face-api's SSD, from its raw weights)", async (t) => {
-  try {
-    require.resolve('@vladmandic/face-api/package.json');
-  } catch {
+  if (!installed('@vladmandic/face-api')) {
     t.skip('the optional package @vladmandic/face-api is not installed');
     return;
   }

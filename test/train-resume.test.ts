@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { train, type TrainHooks } from '../lib/train';
 import { base, data, deps } from './helpers/synthetic-train';
+import { installed } from './helpers/optional';
 
 tf.enableProdMode();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'acr-resume-'));
@@ -99,9 +100,7 @@ t.test('resume refuses a checkpoint trained with other settings; abort signal in
 });
 
 t.test("init 'face-detector': a run starts from the detector's backbone, and resume keeps what it was started with", async (t) => {
-  try {
-    require.resolve('@vladmandic/face-api/package.json');
-  } catch {
+  if (!installed('@vladmandic/face-api')) {
     t.skip('the optional package @vladmandic/face-api is not installed');
     return;
   }

@@ -15,21 +15,13 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, CorruptFileError, UnsupportedError } from '../errors';
 import * as v from '../validate';
-import { dropoutRate, momentum as bnMomentum, widthMultiplier } from './mobilenetv2';
+import { dropoutRate, momentum as bnMomentum, widthMultiplier, type MobileNetV2Options } from './mobilenetv2';
 
 export const INITS = ['random', 'face-detector'] as const;
 export type InitName = (typeof INITS)[number];
 
-export interface MobileNetV1Options {
-  /** Square input side in pixels (default 224; >= 32). */
-  inputSize?: number;
-  /** Width multiplier (default 1.0); 'face-detector' weights exist for 1.0 only. */
-  width?: number;
-  numLandmarks?: number;
-  dropout?: number;
-  seed?: number;
-  /** BatchNorm moving-average momentum (default 0.99, as MobileNetV2's here). */
-  bnMomentum?: number;
+/** MobileNetV2's options and defaults, less its head choice; 'face-detector' weights exist for width 1 only. */
+export interface MobileNetV1Options extends Omit<MobileNetV2Options, 'head'> {
   /** Backbone weights: glorot-random, or face-api's SSD face-detector backbone (default 'random'). */
   init?: InitName;
 }
