@@ -31,7 +31,7 @@ settings() {
     long-300w) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-ytf) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-65}" --warmup 2 --head gap "${JITTER[@]}" --extra-data "$EXTRA@0.5" ;;
     long-300w-v1face) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
-    long-300w-v1face-160) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
+    long-300w-v1face-160) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-v1random) echo --loss smoothl1 --arch mobilenetv1 --init random --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-scale100) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" --loss-scale 100 ;;
     *) echo "unknown run '$1' (see: $0 list)" >&2; return 2 ;;
