@@ -32,14 +32,14 @@ export interface ModelSpec {
 }
 
 export function buildModel(spec: ModelSpec): tf.LayersModel {
-  switch (v.oneOf('arch', spec.arch, ARCHITECTURES)) {
+  const arch = v.oneOf('arch', spec.arch, ARCHITECTURES);
+  if (arch !== 'mobilenetv1' && (spec.init ?? 'random') !== 'random') throw new ArgumentError(`init: '${spec.init}' needs arch 'mobilenetv1', got '${arch}'`);
+  switch (arch) {
     case 'mobilenetv2':
-      if ((spec.init ?? 'random') !== 'random') throw new ArgumentError(`init: '${spec.init}' needs arch 'mobilenetv1', got 'mobilenetv2'`);
       return mobileNetV2(spec);
     case 'mobilenetv1':
       return mobileNetV1(spec);
     case 'tiny':
-      if ((spec.init ?? 'random') !== 'random') throw new ArgumentError(`init: '${spec.init}' needs arch 'mobilenetv1', got 'tiny'`);
       return tinyCnn({ ...spec, channels: Math.max(1, Math.round(8 * spec.width)) });
   }
 }

@@ -115,8 +115,10 @@ function loadFaceDetectorBackbone(model: tf.LayersModel): void {
     setConv('Conv2d_0', 'Conv2d_0_pointwise');
     BLOCKS.forEach((_, i) => {
       const name = `Conv2d_${i + 1}`;
-      const cin = i === 0 ? 32 : BLOCKS[i - 1][0];
-      model.getLayer(`${name}_depthwise`).setWeights([get(`${name}_depthwise/depthwise_weights`, [3, 3, cin, 1])]);
+      const dw = model.getLayer(`${name}_depthwise`);
+      const shape = dw.getWeights()[0].shape; // [3, 3, C_in, 1]
+      const cin = shape[2] as number;
+      dw.setWeights([get(`${name}_depthwise/depthwise_weights`, shape)]);
       const bn = ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((p) => get(`${name}_depthwise/BatchNorm/${p}`, [cin]));
       model.getLayer(`${name}_depthwise_BN`).setWeights(bn);
       setConv(`${name}_pointwise`, `${name}_pointwise`);

@@ -116,6 +116,8 @@ function weightBytes(data: tf.io.WeightData | undefined): Uint8Array {
   return new Uint8Array(tf.io.CompositeArrayBuffer.join(data));
 }
 
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
 /**
  * float32 weights re-encoded as float16 with tfjs' own `quantization: { dtype: 'float16' }`,
  * which tf.loadLayersModel decodes back to float32: half the bytes.
@@ -125,9 +127,9 @@ function halfWeights(specs: tf.io.WeightsManifestEntry[], bytes: Uint8Array): { 
   const out: tf.io.WeightsManifestEntry[] = [];
   let at = 0;
   for (const s of specs) {
-    const n = s.shape.reduce((a, d) => a * d, 1);
-    const size = n * (s.dtype === 'bool' ? 1 : 4);
-    if (s.quantization) throw new IoError(`weight '${s.name}' is already quantized (${s.quantization.dtype}); save it as float32`);
+    const bytesPer = DTYPE_BYTES[s.dtype];
+    if (s.quantization || bytesPer === undefined) throw new IoError(`weight '${s.name}': cannot store ${s.quantization ? `${s.quantization.dtype}-quantized` : s.dtype} weights as float16; save as float32`);
+    const size = s.shape.reduce((a, d) => a * d, 1) * bytesPer;
     const raw = bytes.subarray(at, at + size);
     at += size;
     if (s.dtype === 'float32') {
@@ -220,8 +222,6 @@ export function folderLoader(dir: string): tf.io.IOHandler {
     },
   };
 }
-
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
 
 /** Bytes the weight specs need, or null when some spec is quantized or of an unusual dtype. */
 function expectedBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | null {
