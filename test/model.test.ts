@@ -71,9 +71,39 @@ t.test("MobileNetV2 'multiscale' head: stride-8/16/32 taps, a whole-map kernel, 
     gap.dispose();
     ms.dispose();
   }
-  t.throws(() => mobileNetV2({ head: 'fpn' as never }), { code: 'ERR_ARG', message: /head: expected one of 'gap', 'multiscale'/ });
+  t.throws(() => mobileNetV2({ head: 'fpn' as never }), { code: 'ERR_ARG', message: /head: expected one of 'gap', 'multiscale', 'gdconv'/ });
   const b = buildModel({ arch: 'mobilenetv2', inputSize: 32, width: 0.35, numLandmarks: 5, dropout: 0, seed: 0, head: 'multiscale' });
   t.ok(b.getLayer('head_concat'));
+});
+
+t.test("'gdconv' head: a whole-map depthwise kernel that starts as global average pooling (MobileNetV2 and V1)", async (t) => {
+  // Odd sides (100 px -> 4x4 map, 72 -> 3x3 after V1's 'same' strides) and a non-square-friendly width.
+  for (const [arch, inputSize] of [['mobilenetv2', 100], ['mobilenetv1', 72], ['mobilenetv1', 64]] as const) {
+    const spec = { arch, inputSize, width: 0.35, numLandmarks: 7, dropout: 0.2, seed: 3 };
+    const gap = buildModel(spec), gd = buildModel({ ...spec, head: 'gdconv' });
+    const last = gap.getLayer('landmarks').input as tf.SymbolicTensor; // [null, C] after pooling
+    const side = Math.ceil(inputSize / 32), channels = last.shape[1] as number;
+    const k = gd.getLayer('head_gdconv').getWeights()[0];
+    t.same(k.shape, [side, side, channels, 1], `${arch} ${inputSize} px: the kernel covers the ${side}x${side} map`);
+    t.ok(Array.from(k.dataSync()).every((w) => w === Math.fround(1 / (side * side))), 'every tap starts at 1 / (h w)');
+    t.equal(gd.countParams() - gap.countParams(), side * side * channels, 'the kernel is the only difference');
+    // Same seed, same initialisers in the same order: the two models compute the same function at the start.
+    const x = tf.randomUniform([3, inputSize, inputSize, 3], -1, 1, 'float32', 9);
+    const a = (gap.predict(x) as tf.Tensor).dataSync(), b = (gd.predict(x) as tf.Tensor).dataSync();
+    const scale = Math.max(...Array.from(a, Math.abs));
+    const diff = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+    t.ok(scale > 0 && diff <= 1e-5 * scale + 1e-9, `${arch}: outputs equal GAP's at init (max diff ${diff}, scale ${scale})`);
+    // And the layout is trainable: the kernel receives a gradient that differs between positions.
+    const { grads } = tf.variableGrads(() => tf.sum(gd.apply(x, { training: false }) as tf.Tensor));
+    const kg = Array.from(grads[gd.getLayer('head_gdconv').trainableWeights[0].name].dataSync());
+    tf.dispose(grads);
+    t.ok(kg.length === side * side * channels && new Set(kg.map((v) => v.toFixed(6))).size > 1, 'the kernel gets a position-dependent gradient');
+    x.dispose();
+    gap.dispose();
+    gd.dispose();
+  }
+  t.throws(() => mobileNetV1({ head: 'multiscale' as never }), { code: 'ERR_ARG', message: /head: expected one of 'gap', 'gdconv'/ });
+  t.throws(() => buildModel({ arch: 'tiny', inputSize: 16, width: 1, numLandmarks: 5, dropout: 0, seed: 0, head: 'gdconv' }), { code: 'ERR_ARG', message: /head: 'gdconv' needs arch/ });
 });
 
 t.test('tiny CNN and buildModel', async (t) => {

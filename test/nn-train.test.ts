@@ -12,6 +12,7 @@ import t from 'tap';
 import * as tf from '@tensorflow/tfjs';
 import { useNativeKernels, nativeKernelStats, resetNativeKernelStats } from '../lib/tfjs/native-kernels';
 import { benchModel, trainStep } from '../bench/step';
+import { buildModel } from '../lib/model';
 
 tf.enableProdMode();
 tf.setBackend('cpu');
@@ -108,5 +109,34 @@ t.test('training trajectory: native kernels match stock tfjs within its own roun
     const drift = Math.abs(perturbed[i] - stock[i]) / stock[i];
     const tol = Math.max(1e-5, 10 * drift);
     t.ok(rel <= tol, `step ${i}: native ${native[i].toFixed(7)} vs stock ${stock[i].toFixed(7)}: relative ${rel.toExponential(2)} <= ${tol.toExponential(2)} (perturbed stock drift ${drift.toExponential(2)})`);
+  }
+});
+
+t.test("the 'gdconv' head (a whole-map depthwise kernel, 'valid'): native forward and gradients match stock tfjs", async (t) => {
+  // MobileNetV1 at 72 px ends on a 3x3 map: the head's kernel is 3x3 'valid', stride 1, one output pixel;
+  // at 100 px a 4x4 map: the generic depthwise path runs, not the 3x3 one.
+  for (const inputSize of [72, 100]) {
+    const grads = (native: boolean) => {
+      useNativeKernels(native);
+      const m = buildModel({ arch: 'mobilenetv1', inputSize, width: 0.25, numLandmarks: 5, dropout: 0, seed: 4, head: 'gdconv' });
+      // A non-uniform kernel, so each position's weight matters in the forward pass too.
+      const k = m.getLayer('head_gdconv');
+      k.setWeights([tf.randomUniform(k.getWeights()[0].shape, 0, 0.3, 'float32', 7)]);
+      const x = tf.randomNormal([4, inputSize, inputSize, 3], 0, 1, 'float32', 8), y = tf.randomNormal([4, 10], 0, 0.3, 'float32', 9);
+      const names = m.trainableWeights.map((w) => w.originalName);
+      const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+      const out = { loss: value.dataSync()[0], g: new Map(Object.values(grads).map((g, i) => [names[i], g.dataSync().slice() as Float32Array])) };
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+      m.dispose();
+      return out;
+    };
+    const stock = grads(false);
+    resetNativeKernelStats();
+    const native = grads(true);
+    t.ok((nativeKernelStats().native.DepthwiseConv2dNativeBackpropFilter ?? 0) > 0, 'depthwise gradients ran natively');
+    t.ok(Math.abs(native.loss - stock.loss) <= 1e-5 * stock.loss, `${inputSize} px: loss ${native.loss} vs ${stock.loss}`);
+    const name = [...stock.g.keys()].find((n) => n.startsWith('head_gdconv/'))!;
+    const rel = norm(native.g.get(name)!, stock.g.get(name)!) / norm(stock.g.get(name)!);
+    t.ok(rel < 1e-4, `${inputSize} px: ${name} gradient, relative difference ${rel.toExponential(2)} < 1e-4`);
   }
 });

@@ -9,7 +9,7 @@ import { exportOnnx, toOnnx } from '../lib/onnx/export';
 import { samePadding } from '../lib/onnx/layers';
 import { parseMetadata } from '../lib/onnx/metadata';
 import { decodeModel, modelProto } from '../lib/onnx/proto';
-import { mobileNetV1, mobileNetV2, tinyCnn } from '../lib/model';
+import { buildModel, mobileNetV1, mobileNetV2, tinyCnn } from '../lib/model';
 import { mobileNetV2ZeroPad, poolingCnn, randomImages, randomizeWeights } from './helpers/onnx-nets';
 
 type ST = tf.SymbolicTensor;
@@ -97,6 +97,21 @@ t.test("MobileNetV2 with the 'multiscale' head (concatenated taps, whole-map 'va
       const { diff, scale } = await parity(t, m, batch, inputSize + 7 * batch);
       t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
       t.ok(diff < 1e-4, `size ${inputSize}, batch ${batch}: max abs diff ${diff}`);
+    }
+    m.dispose();
+  }
+});
+
+t.test("the 'gdconv' head (whole-map depthwise kernel, 'valid', then Flatten) on MobileNetV2 and V1", async (t) => {
+  await tf.setBackend('wasm');
+  t.teardown(() => tf.setBackend('cpu'));
+  for (const [arch, inputSize] of [['mobilenetv2', 100], ['mobilenetv1', 72]] as const) {
+    const m = buildModel({ arch, inputSize, width: 0.35, numLandmarks: 68, dropout: 0.2, seed: 6, head: 'gdconv' });
+    randomizeWeights(m, inputSize);
+    for (const batch of [1, 3]) {
+      const { diff, scale } = await parity(t, m, batch, inputSize + 3 * batch);
+      t.ok(scale > 0.05, `outputs are not trivially small (${scale})`);
+      t.ok(diff < 1e-4, `${arch} ${inputSize} px, batch ${batch}: max abs diff ${diff}`);
     }
     m.dispose();
   }

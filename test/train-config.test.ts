@@ -24,8 +24,10 @@ t.test('defaults in one place; every field validated with its name', async (t) =
     [{ typo: 1 }, 'ERR_ARG', /config\.typo: unknown option/],
     [{ width: 1e9 }, 'ERR_RANGE', /config\.width: expected a width multiplier in \(0, 4\]/],
     [{ inputSize: 4096 }, 'ERR_RANGE', /config\.inputSize/],
-    [{ head: 'fpn' }, 'ERR_ARG', /config\.head: expected one of 'gap', 'multiscale'/],
+    [{ head: 'fpn' }, 'ERR_ARG', /config\.head: expected one of 'gap', 'multiscale', 'gdconv'/],
     [{ arch: 'tiny', inputSize: 32, head: 'multiscale' }, 'ERR_ARG', /config\.head: 'multiscale' needs arch 'mobilenetv2'/],
+    [{ arch: 'mobilenetv1', head: 'multiscale' }, 'ERR_ARG', /config\.head: 'multiscale' needs arch 'mobilenetv2', got 'mobilenetv1'/],
+    [{ arch: 'tiny', inputSize: 32, head: 'gdconv' }, 'ERR_ARG', /config\.head: 'gdconv' needs arch 'mobilenetv2' or 'mobilenetv1', got 'tiny'/],
     [{ init: 'imagenet' }, 'ERR_ARG', /config\.init: expected one of 'random', 'face-detector'/],
     [{ init: 'face-detector' }, 'ERR_ARG', /config\.init: 'face-detector' needs arch 'mobilenetv1' with width 1, got 'mobilenetv2'/],
     [{ arch: 'mobilenetv1', width: 0.5, init: 'face-detector' }, 'ERR_ARG', /needs arch 'mobilenetv1' with width 1, got 'mobilenetv1' width 0.5/],
@@ -42,6 +44,7 @@ t.test('defaults in one place; every field validated with its name', async (t) =
   ];
   for (const [p, code, msg] of bad) t.throws(() => resolveTrainConfig({ data: 'd', ...p }), { code, message: msg }, JSON.stringify(p));
   t.equal(resolveTrainConfig({ arch: 'tiny', inputSize: 16 }).inputSize, 16, 'the tiny net takes small inputs');
+  t.equal(resolveTrainConfig({ arch: 'mobilenetv1', head: 'gdconv' }).head, 'gdconv', 'MobileNetV1 takes the gdconv head');
   t.throws(() => resolveTrainConfig('x' as never), { code: 'ERR_ARG' });
 });
 

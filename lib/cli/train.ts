@@ -23,7 +23,7 @@ const OPTIONS: OptionTable = {
   'input-size': { kind: 'integer', arg: 'PX', help: 'Square network input side', defaultText: String(D.inputSize) },
   width: { kind: 'number', arg: 'ALPHA', help: 'MobileNet width multiplier', defaultText: String(D.width) },
   init: { kind: 'string', help: 'Backbone weights: random, or the face detector\'s (face-api\'s SSD backbone; arch mobilenetv1, width 1)', choices: INITS, defaultText: D.init },
-  head: { kind: 'string', help: 'MobileNetV2 head: global average pooling, or pooled stride-8/16/32 features + a layout-keeping branch', choices: HEADS, defaultText: D.head },
+  head: { kind: 'string', help: 'Regression head: global average pooling (gap), a global depthwise convolution that weighs each position, started as the average (gdconv), or pooled stride-8/16/32 features + a layout-keeping branch (multiscale, MobileNetV2 only)', choices: HEADS, defaultText: D.head },
   'loss-scale': { kind: 'number', arg: 'X', help: 'Multiply the loss (the ACR reference uses 100; moves gradients away from Adam\'s epsilon)', defaultText: String(D.lossScale) },
   dropout: { kind: 'number', arg: 'RATE', help: 'Dropout before the head', defaultText: String(D.dropout) },
   epochs: { kind: 'integer', help: 'Epochs', defaultText: String(D.epochs) },

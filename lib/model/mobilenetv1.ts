@@ -3,8 +3,8 @@
  * face-api's face detector (an SSD trained on WIDER FACE, shipped inside the @vladmandic/face-api
  * npm package, MIT): a 3x3 stride-2 convolution, then 13 depthwise-separable blocks; each
  * depthwise convolution is followed by BatchNormalization and ReLU6, each pointwise convolution
- * carries the bias its BatchNorm was folded into, then ReLU6. Global average pooling, dropout and
- * a linear dense layer with 2L outputs make the head, as for MobileNetV2's 'gap' head.
+ * carries the bias its BatchNorm was folded into, then ReLU6. Global average pooling (or
+ * MobileNetV2's 'gdconv' head), dropout and a linear dense layer with 2L outputs make the head.
  *
  * `init: 'face-detector'` starts the backbone from the detector's weights: the only pretrained
  * network this package can reach without a download outside the npm registry, and one that has
@@ -15,16 +15,21 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, CorruptFileError, UnsupportedError } from '../errors';
 import * as v from '../validate';
-import { dropoutRate, momentum as bnMomentum, widthMultiplier, type MobileNetV2Options } from './mobilenetv2';
+import { dropoutRate, globalDepthwise, momentum as bnMomentum, widthMultiplier, type MobileNetV2Options } from './mobilenetv2';
 
 export const INITS = ['random', 'face-detector'] as const;
 export type InitName = (typeof INITS)[number];
 
-/** MobileNetV2's options and defaults, less its head choice; 'face-detector' weights exist for width 1 only. */
+/** MobileNetV2's options and defaults; 'face-detector' weights exist for width 1 only. */
 export interface MobileNetV1Options extends Omit<MobileNetV2Options, 'head'> {
   /** Backbone weights: glorot-random, or face-api's SSD face-detector backbone (default 'random'). */
   init?: InitName;
+  /** 'gap' or 'gdconv' (MobileNetV2's heads less 'multiscale'; default 'gap'). */
+  head?: V1HeadName;
 }
+
+export const V1_HEADS = ['gap', 'gdconv'] as const;
+export type V1HeadName = (typeof V1_HEADS)[number];
 
 /** Output channels and stride of the 13 depthwise-separable blocks (the paper's Table 1). */
 const BLOCKS: ReadonlyArray<readonly [channels: number, stride: number]> = [
@@ -46,6 +51,7 @@ export function mobileNetV1(options?: MobileNetV1Options): tf.LayersModel {
   const seed = v.integer('seed', o.seed ?? 0, 0, 2 ** 31 - 1);
   const momentum = bnMomentum(o.bnMomentum ?? 0.99);
   const init = v.oneOf('init', o.init ?? 'random', INITS);
+  const head = v.oneOf('head', o.head ?? 'gap', V1_HEADS);
   if (init === 'face-detector' && width !== 1) {
     throw new ArgumentError(`width: the face-detector weights are MobileNetV1 x1.0; got width ${width} (use width 1 or init 'random')`);
   }
@@ -65,12 +71,12 @@ export function mobileNetV1(options?: MobileNetV1Options): tf.LayersModel {
     x = relu6(bn.apply(dw.apply(x)) as tf.SymbolicTensor, `${name}_depthwise_relu`);
     x = pointwise(x, ch(c), 1, 1, `${name}_pointwise`);
   });
-  let h = tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }).apply(x) as tf.SymbolicTensor;
+  let h = head === 'gdconv' ? globalDepthwise(x) : tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }).apply(x) as tf.SymbolicTensor;
   h = tf.layers.dropout({ rate: dropout, name: 'dropout' }).apply(h) as tf.SymbolicTensor;
   // Small head init, as MobileNetV2's: outputs start near the crop centre instead of ~4x the targets.
   const headInit = tf.initializers.varianceScaling({ scale: 1e-4, mode: 'fanAvg', distribution: 'uniform', seed: seed * 1009 + n++ });
   const out = tf.layers.dense({ units: 2 * numLandmarks, activation: 'linear', kernelInitializer: headInit, name: 'landmarks' }).apply(h) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: out, name: `mobilenetv1_${width}_${inputSize}${init === 'face-detector' ? '_face' : ''}` });
+  const model = tf.model({ inputs: input, outputs: out, name: `mobilenetv1_${width}_${inputSize}${init === 'face-detector' ? '_face' : ''}${head === 'gap' ? '' : `_${head}`}` });
   if (init === 'face-detector') loadFaceDetectorBackbone(model);
   return model;
 }

@@ -1,8 +1,12 @@
 /**
  * MobileNetV2 (Sandler et al. 2018) as a landmark regressor: the Keras reference backbone
- * (same block table, channel rounding, layer names, BatchNorm epsilon) followed by one of two
+ * (same block table, channel rounding, layer names, BatchNorm epsilon) followed by one of three
  * heads and a linear dense layer with 2L outputs (normalised crop coordinates):
  * - 'gap': global average pooling of the last feature map (the Keras classifier's head);
+ * - 'gdconv': a global depthwise convolution (MobileFaceNet's GDConv, Chen et al. 2018): a
+ *   depthwise kernel as large as the last map, so each channel weighs each position instead of
+ *   averaging them away. It starts as the average (every tap 1 / (h w)), so training starts
+ *   where 'gap' does and the layout is learned only where it pays;
  * - 'multiscale': PFLD's idea (Guo et al. 2019): pooled features of the stride-8, stride-16 and
  *   stride-32 stages, plus a branch that keeps the layout of the last map (1x1 reduction, then a
  *   convolution whose kernel covers the whole map: a learned flatten + dense, with BN so its
@@ -10,7 +14,7 @@
  *   6.87 % against 6.50 % for 'gap' on the held-out 300-W faces (docs/results.md), so 'gap'
  *   stays the default; the option is there to try at other sizes and budgets.
  * Only layer types the ONNX exporter walks are used: Conv2D, DepthwiseConv2D, BatchNormalization,
- * ReLU(maxValue 6), Add, Concatenate, GlobalAveragePooling2D, Dropout, Dense.
+ * ReLU(maxValue 6), Add, Concatenate, GlobalAveragePooling2D, Flatten, Dropout, Dense.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ValueRangeError } from '../errors';
@@ -33,11 +37,11 @@ export interface MobileNetV2Options {
    * here are a few thousand steps (0.999^2000 = 0.14 of the initial value left, 0.99^2000 ~ 0).
    */
   bnMomentum?: number;
-  /** Regression head: 'gap' (global average pooling) or 'multiscale' (default 'gap'; see above). */
+  /** Regression head: 'gap' (global average pooling), 'gdconv' or 'multiscale' (default 'gap'; see above). */
   head?: HeadName;
 }
 
-export const HEADS = ['gap', 'multiscale'] as const;
+export const HEADS = ['gap', 'multiscale', 'gdconv'] as const;
 export type HeadName = (typeof HEADS)[number];
 
 /** Expansion t, output channels c, repeats n, first stride s (the paper's Table 2). */
@@ -170,9 +174,19 @@ function backbone(input: tf.SymbolicTensor, width: number, seeds: Seeds): Featur
 
 const gap = (x: tf.SymbolicTensor, name: string) => tf.layers.globalAveragePooling2d({ name }).apply(x) as tf.SymbolicTensor;
 
+/** The 'gdconv' head (see the file comment): [B, h, w, C] -> [B, C], equal to global average pooling at initialisation. */
+export function globalDepthwise(x: tf.SymbolicTensor, name = 'head_gdconv'): tf.SymbolicTensor {
+  const [h, w] = [x.shape[1] as number, x.shape[2] as number];
+  const dw = tf.layers.depthwiseConv2d({
+    kernelSize: [h, w], padding: 'valid', useBias: false, depthwiseInitializer: tf.initializers.constant({ value: 1 / (h * w) }), name,
+  });
+  return tf.layers.flatten({ name: `${name}_flatten` }).apply(dw.apply(x)) as tf.SymbolicTensor;
+}
+
 /** Features for the dense layer (see the file comment). */
 function head(f: Features, kind: HeadName, seeds: Seeds): tf.SymbolicTensor {
   if (kind === 'gap') return gap(f.out, 'global_average_pooling2d');
+  if (kind === 'gdconv') return globalDepthwise(f.out);
   // The whole-map kernel: the last map's side (ceil of input / 32 under 'same' padding).
   const side = f.out.shape[1] as number;
   let s = relu6(convBn(f.out, 64, 1, 1, 'head_reduce', 'head_reduce_BN', seeds), 'head_reduce_relu');

@@ -35,7 +35,7 @@ export interface TrainConfig {
   inputSize: number;
   /** MobileNetV2 width multiplier (tiny: channels / 8). */
   width: number;
-  /** MobileNetV2 regression head: global average pooling, or PFLD-style multiscale (lib/model). */
+  /** Regression head: global average pooling, a global depthwise convolution (gdconv), or PFLD-style multiscale (MobileNetV2 only; lib/model). */
   head: HeadName;
   /**
    * Backbone weights at the start: 'random', or 'face-detector': MobileNetV1 x1.0 from the
@@ -196,7 +196,8 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   const w = v.positiveNumber('config.width', c.width);
   if (w > MAX_WIDTH) throw new ValueRangeError(`config.width: expected a width multiplier in (0, ${MAX_WIDTH}], got ${w}`);
   v.oneOf('config.head', c.head, HEADS);
-  if (c.head !== 'gap' && c.arch !== 'mobilenetv2') throw new ArgumentError(`config.head: '${c.head}' needs arch 'mobilenetv2', got '${c.arch}'`);
+  if (c.head === 'multiscale' && c.arch !== 'mobilenetv2') throw new ArgumentError(`config.head: 'multiscale' needs arch 'mobilenetv2', got '${c.arch}'`);
+  if (c.head !== 'gap' && c.arch === 'tiny') throw new ArgumentError(`config.head: '${c.head}' needs arch 'mobilenetv2' or 'mobilenetv1', got 'tiny'`);
   v.oneOf('config.init', c.init, INITS);
   if (c.init === 'face-detector' && (c.arch !== 'mobilenetv1' || c.width !== 1)) {
     throw new ArgumentError(`config.init: 'face-detector' needs arch 'mobilenetv1' with width 1, got '${c.arch}' width ${c.width}`);
