@@ -5,7 +5,7 @@
 import t, { Test } from 'tap';
 import * as tf from '@tensorflow/tfjs';
 import { native } from '../lib/binding';
-import { setIsa, info } from '../lib/info';
+import { setIsa, setNumThreads, info } from '../lib/info';
 import {
   useNativeKernels, nativeKernelStats, resetNativeKernelStats, nativeKernelsEnabled, NATIVE_KERNEL_NAMES,
 } from '../lib/tfjs/native-kernels';
@@ -209,6 +209,29 @@ t.test('3x3 depthwise, multiplier 1: edges of the channel blocks and pixel chunk
   for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
     if (setIsa(isa) !== isa) continue;
     for (const c of cases) depthwiseCase(t, { ...c }, r);
+  }
+  setIsa('avx512');
+});
+
+// The 1x1 filter gradient's outer-product path (native/nn/outer.cc: outputs of <= 8192 values,
+// depth >= 8x the wider side): vector tails (1, 3, 5, 17, 33 channels), row tiles of 6 (8, 17,
+// 24), both vectorised sides, a shape left to the GEMM (96 -> 16), depth split across 1 and 3
+// threads (4,920 pixels), on every ISA.
+t.test('1x1 filter gradient on the outer-product path: lane and row tails, both sides, thread split, every ISA', async (t) => {
+  const r = rng(91);
+  const channels: Array<[number, number]> = [[1, 1], [5, 3], [16, 8], [17, 33], [8, 48], [33, 17], [96, 24], [64, 100], [96, 16]];
+  for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+    if (setIsa(isa) !== isa) continue;
+    for (const [c, oc] of channels) {
+      for (const [n, h, w, threads] of [[2, 20, 21, 0], [3, 40, 41, 1], [3, 40, 41, 3]]) {
+        if (threads) setNumThreads(threads);
+        const x = randn([n, h, w, c], r), dy = randn([n, h, w, oc], r);
+        compare(t, `Conv2DBackpropFilter 1x1 ${c}->${oc}, ${n}x${h}x${w}, ${isa}${threads ? `, ${threads} threads` : ''}`, 'Conv2DBackpropFilter',
+          () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { filterShape: [1, 1, c, oc], strides: [1, 1], pad: 'valid', dataFormat: 'NHWC' }) as tf.Tensor);
+        tf.dispose([x, dy]);
+        setNumThreads(0);
+      }
+    }
   }
   setIsa('avx512');
 });

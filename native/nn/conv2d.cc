@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "common/threadpool.h"
+#include "nn/gemm.h"
+#include "nn/outer.h"
 #include "nn/workspace.h"
 
 namespace acr {
@@ -206,7 +208,9 @@ void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* f, 
 void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy, float* df) {
   const int64_t M = s.KH * s.KW * s.C, K = s.N * s.OH * s.OW;
   const StridedSource bt(dy, 1, s.OC);  // B = dy as [N*OH*OW, OC]
-  if (is_pointwise(s)) {
+  if (is_pointwise(s) && outer_tn_fits(M, s.OC, K)) {
+    outer_tn(M, s.OC, K, x, s.C, dy, s.OC, df, s.OC);
+  } else if (is_pointwise(s)) {
     gemm(M, s.OC, K, StridedSource(x, 1, s.C), bt, df, s.OC, false);
   } else if (s.C < 8) {
     // As the forward: each image's im2col rows, read in place as A (rows (kh, kw, ci), depth the

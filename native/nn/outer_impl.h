@@ -1,0 +1,113 @@
+// The outer-product accumulation of outer.h, included once per ISA file so the compiler
+// vectorises the lane loops with that file's instruction set. Internal linkage throughout.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+
+#include "nn/outer.h"
+
+namespace acr {
+namespace nn {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+#elif defined(__AVX2__)
+constexpr int kLanes = 8;
+#else
+constexpr int kLanes = 4;
+#endif
+
+// Broadcast rows per tile: with V vectors, R x V accumulators stay in registers.
+constexpr int kRows = 6;
+// Pixels per depth chunk: the chunk's u and v rows stay in L1/L2 while every tile reads them.
+constexpr int64_t kChunk = 256;
+
+// One tile: columns [p0, p0 + V*kLanes) of the vectorised side (np of them real; the rest read
+// as zero and are not stored) and rows [q0, q0 + nq) of the broadcast side (rows past nq repeat
+// the last real row, so they read memory that exists, and are not stored). Adds the depth
+// range [k0, k1) into out (first chunk: stores). GCC vector types, fully unrolled, keep the
+// kRows x V accumulators in registers (plain float arrays were kept on the stack).
+typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
+
+template <int V, bool kTail>
+inline void tile(int64_t k0, int64_t k1, const float* u, int64_t ldu, const float* v, int64_t ldv, int64_t p0, int np,
+                 int64_t q0, int nq, float* out, int64_t sp, int64_t sq, bool first) {
+  Vec acc[kRows][V];
+#pragma GCC unroll 6
+  for (int r = 0; r < kRows; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < V; ++c) acc[r][c] = Vec{};
+  int64_t qo[kRows];
+  for (int r = 0; r < kRows; ++r) qo[r] = q0 + std::min(r, nq - 1);
+  const int full = kTail ? np / kLanes : V;  // whole vectors; with kTail, then one partial
+  for (int64_t k = k0; k < k1; ++k) {
+    const float* uk = u + k * ldu + p0;
+    Vec uv[V];
+#pragma GCC unroll 4
+    for (int c = 0; c < V; ++c) {
+      if (!kTail || c < full) {
+        std::memcpy(&uv[c], uk + c * kLanes, sizeof(Vec));
+      } else {
+        float t[kLanes] = {};
+        if (c == full) std::memcpy(t, uk + c * kLanes, sizeof(float) * (np - full * kLanes));
+        std::memcpy(&uv[c], t, sizeof(Vec));
+      }
+    }
+    const float* vk = v + k * ldv;
+#pragma GCC unroll 6
+    for (int r = 0; r < kRows; ++r) {
+      const Vec sv = Vec{} + vk[qo[r]];
+#pragma GCC unroll 4
+      for (int c = 0; c < V; ++c) acc[r][c] += sv * uv[c];
+    }
+  }
+  for (int r = 0; r < nq; ++r) {
+    float t[V * kLanes];
+    std::memcpy(t, acc[r], sizeof(t));
+    for (int j = 0; j < (kTail ? np : V * kLanes); ++j) {
+      float& o = out[(p0 + j) * sp + (q0 + r) * sq];
+      o = first ? t[j] : o + t[j];
+    }
+  }
+}
+
+template <bool kTail>
+void tile_v(int V, int64_t k0, int64_t k1, const float* u, int64_t ldu, const float* v, int64_t ldv, int64_t p0, int np,
+            int64_t q0, int nq, float* out, int64_t sp, int64_t sq, bool first) {
+  switch (V) {
+    case 1: return tile<1, kTail>(k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, first);
+    case 2: return tile<2, kTail>(k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, first);
+    case 3: return tile<3, kTail>(k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, first);
+    default: return tile<4, kTail>(k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, first);
+  }
+}
+
+void outer_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldv, float* out,
+                  int64_t sp, int64_t sq) {
+  if (K <= 0) {
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t q = 0; q < Q; ++q) out[p * sp + q * sq] = 0.f;
+    return;
+  }
+  const int64_t vectors = (P + kLanes - 1) / kLanes;
+  for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
+    const int64_t k1 = std::min(K, k0 + kChunk);
+    // Column groups of up to 4 vectors; the last vector of the last group may be partial.
+    for (int64_t g = 0; g < vectors; g += 4) {
+      const int V = static_cast<int>(std::min<int64_t>(4, vectors - g));
+      const int64_t p0 = g * kLanes;
+      const int np = static_cast<int>(std::min<int64_t>(V * kLanes, P - p0));
+      for (int64_t q0 = 0; q0 < Q; q0 += kRows) {
+        const int nq = static_cast<int>(std::min<int64_t>(kRows, Q - q0));
+        if (np == V * kLanes) tile_v<false>(V, k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, k0 == 0);
+        else tile_v<true>(V, k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, k0 == 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nn
+}  // namespace acr
