@@ -23,7 +23,8 @@ COMMON=(--data "$DATA" --split-seed 0 --seed 0 --val-fraction 0.1 --margin 0.15 
 JITTER=(--aug-scale 0.75,1.15 --aug-shift 0.08)
 
 # name -> its own flags (cheap = x0.5 at 96 px, 40 epochs: the head ablation; long = x1.0 at 128 px;
-# v1face / v1random: MobileNetV1 from the face detector's backbone / from random weights; -160: at 160 px).
+# v1face / v1random: MobileNetV1 from the face detector's backbone / from random weights; -160: at 160 px;
+# -gdconv: the global depthwise head instead of average pooling).
 settings() {
   case "$1" in
     cheap-gap) echo --loss smoothl1 --width 0.5 --input-size 96 --epochs 40 --head gap ;;
@@ -32,6 +33,7 @@ settings() {
     long-300w-ytf) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-65}" --warmup 2 --head gap "${JITTER[@]}" --extra-data "$EXTRA@0.5" ;;
     long-300w-v1face) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-v1face-160) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gap "${JITTER[@]}" ;;
+    long-300w-v1face-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
     long-300w-v1random) echo --loss smoothl1 --arch mobilenetv1 --init random --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-scale100) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" --loss-scale 100 ;;
     *) echo "unknown run '$1' (see: $0 list)" >&2; return 2 ;;
@@ -57,7 +59,7 @@ evaluate() {
 
 case "${1:-}" in
   list)
-    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
+    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-gdconv long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
   eval)
     evaluate "$2" ;;
   ""|-h|--help)
