@@ -1,12 +1,17 @@
 // PyTorch C++ peer for bench/train.ts: the same MobileNetV2 (width multiplier, 136 outputs),
 // channels-last, BatchNorm in training mode, MSE loss, Adam; prints one JSON line with the
 // wall-clock and CPU milliseconds of each timed step.
-//   mobilenetv2_train <width> <input size> <batch> <steps> <threads>
+//   mobilenetv2_train <width> <input size> <batch> <steps> <threads> [profile]
+// With `profile`, three more steps run under the autograd profiler and "profileMs" gives the
+// milliseconds per step of each operator family (bench/profile-compare.ts sets them beside the
+// native kernels'): convolutions by kind (1x1, depthwise, the 3x3 stem), batch norm, ReLU6.
 #include <torch/torch.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -69,6 +74,47 @@ struct NetImpl : torch::nn::Module {
 };
 TORCH_MODULE(Net);
 
+// The family of a profiled operator, or null for one not counted (its children are).
+const char* family(const std::string& name, const std::vector<std::vector<int64_t>>& shapes) {
+  const bool fwd = name == "aten::mkldnn_convolution", bwd = name == "aten::convolution_backward";
+  if (fwd || bwd) {
+    const auto& w = shapes.size() > (bwd ? 2u : 1u) ? shapes[bwd ? 2 : 1] : std::vector<int64_t>();
+    if (w.size() != 4) return bwd ? "conv other backward" : "conv other forward";
+    if (w[2] == 1 && w[3] == 1) return bwd ? "conv 1x1 backward" : "conv 1x1 forward";
+    if (w[1] == 1) return bwd ? "depthwise backward" : "depthwise forward";
+    return bwd ? "stem conv backward" : "stem conv forward";
+  }
+  if (name == "aten::native_batch_norm") return "batch norm forward";
+  if (name == "aten::native_batch_norm_backward") return "batch norm backward";
+  if (name == "aten::clamp" || name == "aten::clamp_") return "relu6 forward";
+  if (name == "aten::hardtanh_backward") return "relu6 backward";
+  return nullptr;
+}
+
+// Milliseconds per step of each family over `steps` profiled steps (single-threaded timings:
+// the profiler measures each operator's wall time on its thread).
+template <typename Step>
+std::map<std::string, double> profile(Step&& step, int steps) {
+  using namespace torch::autograd::profiler;
+  enableProfilerLegacy(ProfilerConfig(ProfilerState::CPU, /*report_input_shapes=*/true));
+  for (int i = 0; i < steps; ++i) step();
+  const auto lists = disableProfilerLegacy();
+  std::map<std::string, double> ms;
+  for (const auto& list : lists) {
+    std::vector<const LegacyEvent*> open;
+    for (const auto& e : list) {
+      if (e.kindStr() == std::string("push")) {
+        open.push_back(&e);
+      } else if (e.kindStr() == std::string("pop") && !open.empty()) {
+        const LegacyEvent* s = open.back();
+        open.pop_back();
+        if (const char* f = family(s->name(), s->shapes())) ms[f] += s->cpuElapsedUs(e) / 1000.0 / steps;
+      }
+    }
+  }
+  return ms;
+}
+
 double cpu_ms() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -78,8 +124,8 @@ double cpu_ms() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: %s <width> <size> <batch> <steps> <threads>\n", argv[0]);
+  if (argc != 6 && !(argc == 7 && std::string(argv[6]) == "profile")) {
+    std::fprintf(stderr, "usage: %s <width> <size> <batch> <steps> <threads> [profile]\n", argv[0]);
     return 2;
   }
   const double width = std::stod(argv[1]);
@@ -113,7 +159,17 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < ms.size(); ++i) out += (i ? "," : "") + std::to_string(ms[i]);
   out += "],\"cpuMs\":[";
   for (size_t i = 0; i < cpu.size(); ++i) out += (i ? "," : "") + std::to_string(cpu[i]);
-  out += "],\"torch\":\"" TORCH_VERSION "\"}";
+  out += "]";
+  if (argc == 7) {
+    out += ",\"profileMs\":{";
+    bool first = true;
+    for (const auto& [name, v] : profile(step, 3)) {
+      out += (first ? "\"" : ",\"") + name + "\":" + std::to_string(v);
+      first = false;
+    }
+    out += "}";
+  }
+  out += ",\"torch\":\"" TORCH_VERSION "\"}";
   std::printf("%s\n", out.c_str());
   return 0;
 }
