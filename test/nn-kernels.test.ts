@@ -236,6 +236,28 @@ t.test('1x1 filter gradient on the outer-product path: lane and row tails, both 
   setIsa('avx512');
 });
 
+// An RGB stem's filter gradient (C < 8: per-image im2col rows, then the outer-product path
+// accumulating image after image into each thread's part): 3x3 stride 2 over 3 and 5 channels.
+t.test('stem filter gradient (3 and 5 input channels, 3x3 stride 2): images accumulated per part, every ISA', async (t) => {
+  const r = rng(93);
+  for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+    if (setIsa(isa) !== isa) continue;
+    for (const [c, oc, pad] of [[3, 16, 'same'], [3, 33, 'valid'], [5, 8, 'same']] as Array<[number, number, 'same' | 'valid']>) {
+      for (const threads of [1, 3]) {
+        setNumThreads(threads);
+        const x = randn([3, 40, 41, c], r);
+        const y = tf.conv2d(x as tf.Tensor4D, randn([3, 3, c, oc], r) as tf.Tensor4D, 2, pad);
+        const dy = randn(y.shape, r);
+        compare(t, `Conv2DBackpropFilter 3x3/2 ${c}->${oc} ${pad}, ${isa}, ${threads} threads`, 'Conv2DBackpropFilter',
+          () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { filterShape: [3, 3, c, oc], strides: [2, 2], pad, dataFormat: 'NHWC' }) as tf.Tensor);
+        tf.dispose([x, y, dy]);
+      }
+      setNumThreads(0);
+    }
+  }
+  setIsa('avx512');
+});
+
 t.test('every ISA variant (scalar, avx2) on a subset', async (t) => {
   for (const isa of ['scalar', 'avx2'] as const) {
     if (setIsa(isa) !== isa) continue;

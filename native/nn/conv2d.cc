@@ -224,8 +224,13 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
         const int64_t n0 = s.N * t / parts, n1 = s.N * (t + 1) / parts;
         for (int64_t n = n0; n < n1; ++n) {
           im2col_rows(s, x, n, col);
-          gemm(M, s.OC, P, StridedSource(col, 1, M), StridedSource(dy + n * P * s.OC, 1, s.OC), partial.data() + t * fsize,
-               s.OC, n > n0);
+          // dW += col^T dy_n: a small output (K x OC) over the image's pixels.
+          if (outer_tn_fits(M, s.OC, P)) {
+            outer_tn(M, s.OC, P, col, M, dy + n * P * s.OC, s.OC, partial.data() + t * fsize, s.OC, n > n0);
+          } else {
+            gemm(M, s.OC, P, StridedSource(col, 1, M), StridedSource(dy + n * P * s.OC, 1, s.OC),
+                 partial.data() + t * fsize, s.OC, n > n0);
+          }
         }
       }
     });

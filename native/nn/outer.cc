@@ -45,7 +45,7 @@ bool outer_tn_fits(int64_t M, int64_t N, int64_t K) {
 }
 
 void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-              int64_t ldc) {
+              int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   const Outer o = select();
   // Vectorise along the side that fills the lanes better (the wider one on a tie).
@@ -57,7 +57,7 @@ void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
   const int64_t ldu = along_a ? lda : ldb, ldv = along_a ? ldb : lda;
   const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(num_threads(), K / kMinDepthPerThread));
   if (parts == 1) {
-    o.fn(P, Q, K, u, ldu, v, ldv, C, along_a ? ldc : 1, along_a ? 1 : ldc);
+    o.fn(P, Q, K, u, ldu, v, ldv, C, along_a ? ldc : 1, along_a ? 1 : ldc, accumulate);
     return;
   }
   // Each part sums its depth range into its own M x N buffer (row-major); then they are added.
@@ -65,14 +65,14 @@ void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
   parallel_for(parts, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       const int64_t k0 = K * t / parts, k1 = K * (t + 1) / parts;
-      o.fn(P, Q, k1 - k0, u + k0 * ldu, ldu, v + k0 * ldv, ldv, partial + t * M * N, along_a ? N : 1, along_a ? 1 : N);
+      o.fn(P, Q, k1 - k0, u + k0 * ldu, ldu, v + k0 * ldv, ldv, partial + t * M * N, along_a ? N : 1, along_a ? 1 : N, false);
     }
   });
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       float s = 0.f;
       for (int64_t t = 0; t < parts; ++t) s += partial[(t * M + i) * N + j];
-      C[i * ldc + j] = s;
+      C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
     }
 }
 

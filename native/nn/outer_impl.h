@@ -85,8 +85,9 @@ void tile_v(int V, int64_t k0, int64_t k1, const float* u, int64_t ldu, const fl
 }
 
 void outer_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldv, float* out,
-                  int64_t sp, int64_t sq) {
+                  int64_t sp, int64_t sq, bool accumulate) {
   if (K <= 0) {
+    if (accumulate) return;
     for (int64_t p = 0; p < P; ++p)
       for (int64_t q = 0; q < Q; ++q) out[p * sp + q * sq] = 0.f;
     return;
@@ -101,8 +102,8 @@ void outer_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, 
       const int np = static_cast<int>(std::min<int64_t>(V * kLanes, P - p0));
       for (int64_t q0 = 0; q0 < Q; q0 += kRows) {
         const int nq = static_cast<int>(std::min<int64_t>(kRows, Q - q0));
-        if (np == V * kLanes) tile_v<false>(V, k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, k0 == 0);
-        else tile_v<true>(V, k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, k0 == 0);
+        if (np == V * kLanes) tile_v<false>(V, k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, !accumulate && k0 == 0);
+        else tile_v<true>(V, k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, !accumulate && k0 == 0);
       }
     }
   }
