@@ -7,6 +7,7 @@
 
 #include "common/threadpool.h"
 #include "nn/depthwise.h"
+#include "nn/lanes.h"
 #include "nn/workspace.h"
 
 namespace acr {
@@ -36,15 +37,8 @@ inline void tap_sum(int64_t C, int nt, const float* const* a, const float* const
 // Rows per task so each task does at least ~64k multiply-adds.
 inline int64_t row_grain(int64_t work_per_row) { return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, work_per_row)); }
 
-// Vector lanes of this file's ISA: a block of channels whose 9 filter taps (or 9 filter-gradient
-// sums) fit in registers.
-#if defined(__AVX512F__)
-constexpr int kLanes = 16;
-#elif defined(__AVX2__)
-constexpr int kLanes = 8;
-#else
-constexpr int kLanes = 4;
-#endif
+// Channel blocks are kLanes wide (lanes.h): their 9 filter taps (or 9 filter-gradient sums) fit
+// in registers.
 
 // Output pixels (and the input they read) go in chunks of this many, every channel block over a
 // chunk before the next: the chunk's rows stay in L1 across the blocks (whole rows did not:

@@ -6,18 +6,11 @@
 #include <cstring>
 
 #include "nn/outer.h"
+#include "nn/lanes.h"
 
 namespace acr {
 namespace nn {
 namespace {
-
-#if defined(__AVX512F__)
-constexpr int kLanes = 16;
-#elif defined(__AVX2__)
-constexpr int kLanes = 8;
-#else
-constexpr int kLanes = 4;
-#endif
 
 // Broadcast rows per tile: with V vectors, R x V accumulators stay in registers.
 constexpr int kRows = 6;
