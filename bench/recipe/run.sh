@@ -33,6 +33,7 @@ settings() {
     long-300w-ytf) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-65}" --warmup 2 --head gap "${JITTER[@]}" --extra-data "$EXTRA@0.5" ;;
     long-300w-v1face) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-v1face-160) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gap "${JITTER[@]}" ;;
+    long-300w-v1face-160-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
     long-300w-v1face-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
     long-300w-v1random) echo --loss smoothl1 --arch mobilenetv1 --init random --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-scale100) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" --loss-scale 100 ;;
@@ -59,7 +60,7 @@ evaluate() {
 
 case "${1:-}" in
   list)
-    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-gdconv long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
+    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
   eval)
     evaluate "$2" ;;
   ""|-h|--help)
