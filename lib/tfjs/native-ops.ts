@@ -39,7 +39,7 @@ function plainConv2d(fused: FusedConv2d): FusedConv2d {
   }) as FusedConv2d;
 }
 
-/** out (attrs.shape) = dy broadcast from attrs.expanded (same rank) / attrs.size, on the cpu backend. */
+/** out (attrs.shape) = dy (same rank, 1 on the reduced axes) broadcast, divided by attrs.size; cpu backend. */
 export const MEAN_GRAD = 'AcrMeanGrad';
 let kernelRegistered = false;
 function registerMeanGradKernel(): void {
