@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "common/threadpool.h"
-#include "nn/gemm.h"
 #include "nn/outer.h"
 #include "nn/workspace.h"
 
@@ -207,11 +206,8 @@ void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* f, 
 
 void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy, float* df) {
   const int64_t M = s.KH * s.KW * s.C, K = s.N * s.OH * s.OW;
-  const StridedSource bt(dy, 1, s.OC);  // B = dy as [N*OH*OW, OC]
-  if (is_pointwise(s) && outer_tn_fits(M, s.OC, K)) {
-    outer_tn(M, s.OC, K, x, s.C, dy, s.OC, df, s.OC);
-  } else if (is_pointwise(s)) {
-    gemm(M, s.OC, K, StridedSource(x, 1, s.C), bt, df, s.OC, false);
+  if (is_pointwise(s)) {
+    gemm_tn(M, s.OC, K, x, s.C, dy, s.OC, df, false);  // dW = x^T dy, both pixel-major
   } else if (s.C < 8) {
     // As the forward: each image's im2col rows, read in place as A (rows (kh, kw, ci), depth the
     // pixels). Each part sums its images into its own filter-sized buffer; then they are added.
@@ -224,13 +220,7 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
         const int64_t n0 = s.N * t / parts, n1 = s.N * (t + 1) / parts;
         for (int64_t n = n0; n < n1; ++n) {
           im2col_rows(s, x, n, col);
-          // dW += col^T dy_n: a small output (K x OC) over the image's pixels.
-          if (outer_tn_fits(M, s.OC, P)) {
-            outer_tn(M, s.OC, P, col, M, dy + n * P * s.OC, s.OC, partial.data() + t * fsize, s.OC, n > n0);
-          } else {
-            gemm(M, s.OC, P, StridedSource(col, 1, M), StridedSource(dy + n * P * s.OC, 1, s.OC),
-                 partial.data() + t * fsize, s.OC, n > n0);
-          }
+          gemm_tn(M, s.OC, P, col, M, dy + n * P * s.OC, s.OC, partial.data() + t * fsize, n > n0);
         }
       }
     });
@@ -240,7 +230,7 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
       df[i] = sum;
     }
   } else {
-    gemm(M, s.OC, K, Im2colCols(s, x), bt, df, s.OC, false);
+    gemm(M, s.OC, K, Im2colCols(s, x), StridedSource(dy, 1, s.OC), df, s.OC, false);
   }
 }
 

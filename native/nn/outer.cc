@@ -4,26 +4,22 @@
 
 #include "common/cpu_features.h"
 #include "common/threadpool.h"
+#include "nn/gemm.h"
 #include "nn/workspace.h"
 
 namespace acr {
 namespace nn {
 namespace {
 
-struct Outer {
-  OuterFn fn;
-  int lanes;
-};
-
-Outer select() {
+OuterKernel select() {
 #if defined(__x86_64__) || defined(_M_X64)
   switch (best_isa()) {
-    case Isa::Avx512: return {outer_avx512(), outer_lanes_avx512()};
-    case Isa::Avx2: return {outer_avx2(), outer_lanes_avx2()};
+    case Isa::Avx512: return outer_avx512();
+    case Isa::Avx2: return outer_avx2();
     default: break;
   }
 #endif
-  return {outer_scalar(), outer_lanes_scalar()};
+  return outer_scalar();
 }
 
 // Lanes computed per useful lane when n channels go in vectors of w.
@@ -31,8 +27,6 @@ double waste(int64_t n, int w) { return static_cast<double>((n + w - 1) / w * w)
 
 // Pixels per thread below which splitting the depth costs more than it saves.
 constexpr int64_t kMinDepthPerThread = 2048;
-
-}  // namespace
 
 bool outer_tn_fits(int64_t M, int64_t N, int64_t K) {
   // Measured against the general GEMM on the 1x1 filter gradients of MobileNetV2 x0.5-1.0 (one
@@ -44,10 +38,12 @@ bool outer_tn_fits(int64_t M, int64_t N, int64_t K) {
   return !(N % 16 == 0 && M >= 96 && M >= 3 * N);
 }
 
+// C (ldc) = A^T B (+ C when accumulate) by the outer-product kernel, the depth split into
+// per-thread partial sums when it is long enough.
 void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
               int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  const Outer o = select();
+  const OuterKernel o = select();
   // Vectorise along the side that fills the lanes better (the wider one on a tie).
   const double wa = waste(M, o.lanes), wb = waste(N, o.lanes);
   const bool along_a = wa < wb || (wa == wb && M >= N);
@@ -74,6 +70,14 @@ void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
       for (int64_t t = 0; t < parts; ++t) s += partial[(t * M + i) * N + j];
       C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
     }
+}
+
+}  // namespace
+
+void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+             bool accumulate) {
+  if (outer_tn_fits(M, N, K)) outer_tn(M, N, K, A, lda, B, ldb, C, N, accumulate);
+  else gemm(M, N, K, StridedSource(A, 1, lda), StridedSource(B, 1, ldb), C, N, accumulate);
 }
 
 }  // namespace nn

@@ -4,8 +4,7 @@
 namespace acr {
 namespace nn {
 
-OuterFn outer_avx2() { return outer_kernel; }
-int outer_lanes_avx2() { return kLanes; }
+OuterKernel outer_avx2() { return {outer_kernel, kLanes}; }
 
 }  // namespace nn
 }  // namespace acr

@@ -4,8 +4,7 @@
 namespace acr {
 namespace nn {
 
-OuterFn outer_avx512() { return outer_kernel; }
-int outer_lanes_avx512() { return kLanes; }
+OuterKernel outer_avx512() { return {outer_kernel, kLanes}; }
 
 }  // namespace nn
 }  // namespace acr

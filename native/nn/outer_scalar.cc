@@ -4,8 +4,7 @@
 namespace acr {
 namespace nn {
 
-OuterFn outer_scalar() { return outer_kernel; }
-int outer_lanes_scalar() { return kLanes; }
+OuterKernel outer_scalar() { return {outer_kernel, kLanes}; }
 
 }  // namespace nn
 }  // namespace acr
