@@ -8,6 +8,7 @@
  */
 import * as path from 'path';
 import { createRequire } from 'module';
+import { median } from './stats';
 
 type Addon = { nnConv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geometry: number[]): void };
 const [oldPath, newPath = 'build/Release/acr_native.node'] = process.argv.slice(2);
@@ -27,8 +28,7 @@ for (const [H, C, OC] of shapes) {
   const once = (m: Addon, f: Float32Array) => { const c0 = process.cpuUsage(); for (let i = 0; i < 3; i++) m.nnConv2dBackpropFilter(x, dy, f, g); const c = process.cpuUsage(c0); return (c.user + c.system) / 3000; };
   once(A, fa); once(B, fb);
   for (let r = 0; r < 9; r++) { ta.push(once(A, fa)); tb.push(once(B, fb)); }
-  const med = (a: number[]) => a.sort((p, q) => p - q)[a.length >> 1];
   let maxd = 0, maxv = 0; for (let i = 0; i < fa.length; i++) { maxd = Math.max(maxd, Math.abs(fa[i] - fb[i])); maxv = Math.max(maxv, Math.abs(fa[i])); }
   const gf = 2 * N * H * H * C * OC / 1e6;
-  console.log(`${H}x${H} ${C}->${OC}: old ${med(ta).toFixed(3)} ms (${(gf / med(ta)).toFixed(0)} GF/s) new ${med(tb).toFixed(3)} ms (${(gf / med(tb)).toFixed(0)} GF/s) ratio ${(med(tb) / med(ta)).toFixed(2)}  maxdiff ${(maxd / maxv).toExponential(1)}`);
+  console.log(`${H}x${H} ${C}->${OC}: old ${median(ta).toFixed(3)} ms (${(gf / median(ta)).toFixed(0)} GF/s) new ${median(tb).toFixed(3)} ms (${(gf / median(tb)).toFixed(0)} GF/s) ratio ${(median(tb) / median(ta)).toFixed(2)}  maxdiff ${(maxd / maxv).toExponential(1)}`);
 }

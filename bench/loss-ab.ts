@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { native, NativeBinding } from '../lib/binding';
 import { resultsFile } from './results-file';
+import { median } from './stats';
 
 const D = 136;
 const QUICK = process.argv.includes('--quick');
@@ -27,11 +28,6 @@ if (!oldPath || !fs.existsSync(oldPath)) {
 const requireAddon = createRequire(__filename);
 const oldB = requireAddon(path.resolve(oldPath)) as NativeBinding;
 const newB = native();
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function fixture(n: number) {
   let s = 12345;

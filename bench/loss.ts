@@ -16,16 +16,12 @@ import { info, setIsa } from '../lib/info';
 import { acrLossComposite } from '../lib/loss';
 import { acrLossAndGrad, bandwidthCopy, bandwidthRead } from '../lib/kernels/loss';
 import { resultsFile } from './results-file';
+import { median } from './stats';
 
 tf.enableProdMode();
 const D = 136;
 const SIZES = [32, 256, 4096, 65536];
 const QUICK = process.env.ACR_BENCH_QUICK === '1';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** CPU seconds (all threads of this process) per call in the last time() measurement. */
 let lastCpuPerCall = 0;

@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { libtorchBinary, peerSettings } from './libtorch-peer';
+import { median } from './stats';
 
 const args = process.argv.slice(2);
 const ri = args.indexOf('--repeat');
@@ -28,11 +29,6 @@ function run(cmd: string, argv: string[], env: Record<string, string>): Profile 
   } catch {
     throw new Error(`${path.basename(cmd)} ${argv.join(' ')} gave no profile: ${(r.stderr || line).slice(0, 400)}`);
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 const torch = libtorchBinary();

@@ -29,6 +29,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { libtorchBinary, peerSettings } from './libtorch-peer';
 import { resultsFile } from './results-file';
+import { median } from './stats';
 
 const BATCH = 32;
 const args = process.argv.slice(2);
@@ -119,11 +120,6 @@ function runChild(childArgs: string[], limitS: number, env: Record<string, strin
   } catch {
     return { error: `child failed: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function cpuGhz(): number {
