@@ -6,7 +6,7 @@
 import t, { Test } from 'tap';
 import * as tf from '@tensorflow/tfjs';
 import { useNativeKernels, nativeKernelStats, resetNativeKernelStats } from '../lib/tfjs/native-kernels';
-import { patchOps } from '../lib/tfjs/native-ops';
+import { patchOps, patchSaveForBackward } from '../lib/tfjs/native-ops';
 import { benchModel } from '../bench/step';
 import { trainingGrads } from './helpers/model-grads';
 
@@ -103,4 +103,58 @@ t.test('Mean gradient: bit-identical to the stock one, which comes back when unp
   t.equal(tf.getGradient('Mean'), stockGrad, 'stock gradient restored');
   patchOps(true);
   x.dispose();
+});
+
+// Saved-for-backward tensors without an Identity kernel: the same loss, output and gradients bit
+// for bit as the engine's own clone, one Identity call fewer per saved tensor, the same tensor
+// count after the step (nothing leaked), a saved tensor the program disposed before the backward
+// pass still read correctly, and the stock method back when unpatched.
+t.test('tensors saved for the backward pass: no kernel, same bits, nothing leaked', async (t) => {
+  useNativeKernels(true);
+  const engine = tf.engine() as unknown as { saveTensorsForBackwardMode: unknown };
+  const stockSave = Object.getPrototypeOf(engine).saveTensorsForBackwardMode;
+  t.not(engine.saveTensorsForBackwardMode, stockSave, 'patched while the native kernels are on');
+  const x = tf.randomNormal([2, 35, 35, 3], 0, 1, 'float32', 5), y = tf.randomNormal([2, 10], 0, 1, 'float32', 6);
+  const model = benchModel({ inputSize: 35, width: 0.35, outputs: 10 });
+  const counted = <T>(patched: boolean, fn: () => T) => {
+    patchSaveForBackward(patched);
+    const identity = tf.getKernel('Identity', 'cpu')!;
+    let identities = 0;
+    tf.unregisterKernel('Identity', 'cpu');
+    tf.registerKernel({ ...identity, kernelFunc: (a) => { identities++; return identity.kernelFunc(a); } });
+    resetNativeKernelStats();
+    const before = tf.memory().numTensors;
+    try {
+      const r = fn();
+      return { r, identities, saved: nativeKernelStats().native['op:savedWithoutKernel'] ?? 0, leaked: tf.memory().numTensors - before };
+    } finally {
+      tf.unregisterKernel('Identity', 'cpu');
+      tf.registerKernel(identity);
+      patchSaveForBackward(true);
+    }
+  };
+  const stock = counted(false, () => trainingGrads(model, x, y)), ours = counted(true, () => trainingGrads(model, x, y));
+  t.equal(ours.r.loss, stock.r.loss, 'loss bit for bit');
+  same(t, 'output', ours.r.out, stock.r.out);
+  ours.r.grads.forEach((g, i) => same(t, `gradient ${i}`, g, stock.r.grads[i]));
+  t.ok(ours.saved > 100, `saved without a kernel: ${ours.saved}`);
+  t.equal(stock.saved, 0, 'none when unpatched');
+  t.equal(stock.identities - ours.identities, ours.saved, 'one Identity call fewer per saved tensor');
+  t.equal(ours.leaked, 0, 'no tensor left behind');
+  t.equal(stock.leaked, 0, 'no tensor left behind (stock)');
+
+  // exp saves its output; the program disposes it before the backward pass reads it.
+  const a = tf.randomNormal([4, 5], 0, 1, 'float32', 7);
+  const f = (v: tf.Tensor) => { const e = tf.exp(v); const s = tf.sum(tf.mul(e, tf.sin(v))); e.dispose(); return s; };
+  const grad = (patched: boolean) => counted(patched, () => { const g = tf.grad(f)(a); const out = g.dataSync().slice() as Float32Array; g.dispose(); return out; });
+  const gStock = grad(false), gOurs = grad(true);
+  same(t, 'gradient through a disposed saved output', gOurs.r, gStock.r);
+  t.ok(gOurs.saved > 0 && gOurs.leaked === 0 && gStock.leaked === 0, 'saved without a kernel, nothing left behind');
+
+  patchOps(false);
+  t.equal(engine.saveTensorsForBackwardMode, stockSave, 'stock method restored');
+  t.notOk(Object.prototype.hasOwnProperty.call(engine, 'saveTensorsForBackwardMode'), 'no own property left');
+  patchOps(true);
+  tf.dispose([a, x, y]);
+  model.dispose();
 });

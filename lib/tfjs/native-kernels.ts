@@ -306,6 +306,7 @@ export function nativeKernelStats(): NativeKernelStats {
   if (optimizerCalls.Adam) layers['optimizer:Adam'] = optimizerCalls.Adam;
   if (optimizerCalls.AdamInPlace) layers['optimizer:AdamInPlace'] = optimizerCalls.AdamInPlace;
   if (opCalls.plainConv2d) layers['op:plainConv2d'] = opCalls.plainConv2d;
+  if (opCalls.savedWithoutKernel) layers['op:savedWithoutKernel'] = opCalls.savedWithoutKernel;
   return { enabled: stats.enabled, retainFreedMemory: retained, bufferPool: bufferPoolStats(), native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
 
@@ -317,4 +318,5 @@ export function resetNativeKernelStats(): void {
   optimizerCalls.Adam = 0;
   optimizerCalls.AdamInPlace = 0;
   opCalls.plainConv2d = 0;
+  opCalls.savedWithoutKernel = 0;
 }
