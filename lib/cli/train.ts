@@ -23,6 +23,7 @@ const OPTIONS: OptionTable = {
   'input-size': { kind: 'integer', arg: 'PX', help: 'Square network input side', defaultText: String(D.inputSize) },
   width: { kind: 'number', arg: 'ALPHA', help: 'MobileNet width multiplier', defaultText: String(D.width) },
   init: { kind: 'string', help: 'Backbone weights: random, or the face detector\'s (face-api\'s SSD backbone; arch mobilenetv1, width 1)', choices: INITS, defaultText: D.init },
+  'init-from': { kind: 'string', arg: 'DIR', help: 'Fine-tune: start from every weight of a trained model folder (RUN/checkpoints/latest, models/NAME), matched by layer name; same arch, width, head, input size and landmarks' },
   head: { kind: 'string', help: 'Regression head: global average pooling (gap), a global depthwise convolution that weighs each position, started as the average (gdconv), or pooled stride-8/16/32 features + a layout-keeping branch (multiscale, MobileNetV2 only)', choices: HEADS, defaultText: D.head },
   'loss-scale': { kind: 'number', arg: 'X', help: 'Multiply the loss (the ACR reference uses 100; moves gradients away from Adam\'s epsilon)', defaultText: String(D.lossScale) },
   dropout: { kind: 'number', arg: 'RATE', help: 'Dropout before the head', defaultText: String(D.dropout) },
@@ -79,6 +80,7 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   set('width', 'width');
   set('head', 'head');
   set('init', 'init');
+  set('initFrom', 'init-from');
   set('lossScale', 'loss-scale');
   set('augShift', 'aug-shift');
   set('augRotation', 'aug-rotation');

@@ -42,6 +42,14 @@ export interface TrainConfig {
    * backbone of face-api's SSD face detector (arch 'mobilenetv1', width 1; lib/model/mobilenetv1.ts).
    */
   init: InitName;
+  /**
+   * Fine-tuning: a trained model folder (model.json + weights.bin, e.g. RUN/checkpoints/latest
+   * or the shipped models/mobilenetv1-300w-68) whose weights replace every weight of the new
+   * model, layer by layer name, after `init`. Arch, width, head, input size and landmark count
+   * must give the same weight shapes; the optimizer, schedule and dropout are this run's own.
+   * '' (default): none.
+   */
+  initFrom: string;
   dropout: number;
   loss: LossName;
   /**
@@ -138,6 +146,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   width: 1.0,
   head: 'gap',
   init: 'random',
+  initFrom: '',
   dropout: 0.2,
   loss: 'acr',
   lossScale: 1,
@@ -202,6 +211,7 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   if (c.init === 'face-detector' && (c.arch !== 'mobilenetv1' || c.width !== 1)) {
     throw new ArgumentError(`config.init: 'face-detector' needs arch 'mobilenetv1' with width 1, got '${c.arch}' width ${c.width}`);
   }
+  if (typeof c.initFrom !== 'string') throw new ArgumentError(`config.initFrom: expected a model folder path or '', got ${v.describe(c.initFrom)}`);
   v.positiveNumber('config.lossScale', c.lossScale);
   const d = v.finiteNumber('config.dropout', c.dropout);
   if (!(d >= 0 && d < 1)) throw new ValueRangeError(`config.dropout: expected a rate in [0, 1), got ${d}`);
@@ -250,6 +260,6 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
 
 /** Fields that must match between a checkpoint and a resumed run (the rest may change, e.g. epochs). */
 export const RESUME_INVARIANT: ReadonlyArray<keyof TrainConfig> = [
-  'arch', 'inputSize', 'width', 'head', 'init', 'dropout', 'loss', 'lossScale', 'lambda', 'acrUnits', 'phiFloor', 'phiMode', 'phiSource', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
+  'arch', 'inputSize', 'width', 'head', 'init', 'initFrom', 'dropout', 'loss', 'lossScale', 'lambda', 'acrUnits', 'phiFloor', 'phiMode', 'phiSource', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
   'augScale', 'augShift', 'augRotation', 'extraData',
 ];

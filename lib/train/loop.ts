@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, CorruptFileError, IoError, ValueRangeError } from '../errors';
 import { buildModel } from '../model';
-import { writeFileAtomic } from '../tfjs/io';
+import { loadModel, writeFileAtomic } from '../tfjs/io';
+import { copyWeights } from '../model/transfer';
 import { mixSeed } from '../data/rng';
 import { checkpointPath, loadCheckpoint, recoverCheckpoint, saveCheckpoint, type TrainState, CHECKPOINT_VERSION } from './checkpoint';
 import { DEFAULT_TRAIN_CONFIG, RESUME_INVARIANT, resolveTrainConfig, type TrainConfig } from './config';
@@ -92,6 +93,24 @@ interface Paths {
   latest: string;
   best: string;
   log: string;
+}
+
+/** Fine-tuning (config.initFrom): the new model takes every weight of the trained model in `dir`. */
+async function startFrom(model: tf.LayersModel, dir: string): Promise<void> {
+  if (!fs.existsSync(path.join(dir, 'model.json'))) {
+    model.dispose();
+    throw new IoError(`config.initFrom: ${dir} holds no model.json; give a model folder (RUN/checkpoints/latest, models/NAME)`);
+  }
+  let source: tf.LayersModel | undefined;
+  try {
+    source = await loadModel(dir);
+    copyWeights(model, source, `config.initFrom ${dir}`);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    source?.dispose();
+  }
 }
 
 function runPaths(out: string): Paths {
@@ -337,6 +356,7 @@ async function run(
     reconcileLog(paths.log, state);
   } else {
     model = buildModel({ arch: config.arch, inputSize: config.inputSize, width: config.width, head: config.head, init: config.init, numLandmarks: L, dropout: config.dropout, seed: config.seed });
+    if (config.initFrom) await startFrom(model, config.initFrom);
     state = { version: CHECKPOINT_VERSION, epoch: 0, stepInEpoch: 0, globalStep: 0, epochLossSum: 0, epochImages: 0, bestNme: null, bestEpoch: null, config, lastLog: null };
   }
   writeFileAtomic(path.join(config.out, 'config.json'), JSON.stringify(config, null, 2));
