@@ -3,9 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#if defined(__AVX2__) || defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include <vector>
 
 #include "common/threadpool.h"
@@ -76,102 +73,20 @@ inline void dw3x3_gather(const float* const* rows, const int64_t (*cols)[3], int
   }
 }
 
-// R adjacent output pixels (stride S, every tap inside the input) of one row of a 3x3,
-// multiplier-1 forward pass (kBack: of the input gradient, stride 1), one vector of channels at c0: each input vector of a kernel row is
-// loaded once and feeds every sum that reads it (3R multiply-adds per (R-1)S+3 loads, against
-// one load each in dw3x3_gather, which kept that loop load-bound). The R sums stay in registers,
-// with the kernel row's 3 taps. Each sum takes its taps in (kh, kw) order as fused multiply-adds,
-// as the compiler contracts dw3x3_gather's, so the bits are the same. x0: offset of the leftmost
-// source column the block reads (channel 0) in a row; out: the first pixel's output (channel 0).
-constexpr int kBlockPixels = 8;
-#if defined(__AVX512F__) || defined(__AVX2__)
-#if defined(__AVX512F__)
-using Vec = __m512;
-inline Vec vload(const float* p) { return _mm512_loadu_ps(p); }
-inline void vstore(float* p, Vec v) { _mm512_storeu_ps(p, v); }
-inline Vec vfma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
-inline Vec vzero() { return _mm512_setzero_ps(); }
-#else
-using Vec = __m256;
-inline Vec vload(const float* p) { return _mm256_loadu_ps(p); }
-inline void vstore(float* p, Vec v) { _mm256_storeu_ps(p, v); }
-inline Vec vfma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-inline Vec vzero() { return _mm256_setzero_ps(); }
-#endif
-constexpr bool kHaveBlock = true;
-template <int R, int S, bool kBack>
-inline void dw3x3_block(const float* const* rows, int64_t x0, int64_t C, const float* f, int64_t c0, float* out) {
-  Vec acc[R];
-#pragma GCC unroll 16
-  for (int p = 0; p < R; ++p) acc[p] = vzero();
-#pragma GCC unroll 3
-  for (int kh = 0; kh < 3; ++kh) {
-    if (!rows[kh]) continue;
-    const Vec f0 = vload(f + (kh * 3) * C + c0), f1 = vload(f + (kh * 3 + 1) * C + c0), f2 = vload(f + (kh * 3 + 2) * C + c0);
-    const float* xr = rows[kh] + x0 + c0;
-#pragma GCC unroll 32
-    for (int jj = 0; jj < (R - 1) * S + 3; ++jj) {
-      if (kBack) {
-        // Input gradient (S = 1): pixel q reads column q + 2 - kw at tap kw, so the columns go
-        // right to left for each pixel to take its taps in kw order.
-        const int j = R + 1 - jj;
-        const Vec xv = vload(xr + j * C);
-        if (j - 2 >= 0 && j - 2 < R) acc[j - 2] = vfma(xv, f0, acc[j - 2]);
-        if (j - 1 >= 0 && j - 1 < R) acc[j - 1] = vfma(xv, f1, acc[j - 1]);
-        if (j < R) acc[j] = vfma(xv, f2, acc[j]);
-      } else {
-        // Pixel (j - kw) / S reads column j at tap kw; taps in kw order for each pixel.
-        const int j = jj;
-        const Vec xv = vload(xr + j * C);
-        if (j % S == 0 && j / S < R) acc[j / S] = vfma(xv, f0, acc[j / S]);
-        if (j >= 1 && (j - 1) % S == 0 && (j - 1) / S < R) acc[(j - 1) / S] = vfma(xv, f1, acc[(j - 1) / S]);
-        if (j >= 2 && (j - 2) % S == 0 && (j - 2) / S < R) acc[(j - 2) / S] = vfma(xv, f2, acc[(j - 2) / S]);
-      }
-    }
-  }
-#pragma GCC unroll 16
-  for (int p = 0; p < R; ++p) vstore(out + p * C + c0, acc[p]);
-}
-#else
-constexpr bool kHaveBlock = false;  // scalar build: dw3x3_gather everywhere
-template <int R, int S, bool kBack>
-inline void dw3x3_block(const float* const*, int64_t, int64_t, const float*, int64_t, float*) {}
-#endif
-
 // A row of `width` pixels of a 3x3 multiplier-1 pass: col(p, kw) gives the source column of
-// pixel p's tap kw, or -1. Pixels in [lo, hi) have all three taps inside the source: in full
-// channel blocks they go through block(p, c0), kBlockPixels at a time, where the ISA has it;
-// the rest, the edges and the channel tail through dw3x3_gather.
-template <typename Col, typename Block>
-void dw3x3_row(const float* const* rows, int64_t width, int64_t C, const float* f, float* out, Col&& col,
-               int64_t lo, int64_t hi, Block&& block) {
-  constexpr int R = kBlockPixels;
+// pixel p's tap kw, or -1.
+template <typename Col>
+void dw3x3_row(const float* const* rows, int64_t width, int64_t C, const float* f, float* out, Col&& col) {
   int64_t cols[kChunk][3];
   for (int64_t p0 = 0; p0 < width; p0 += kChunk) {
     const int64_t np = std::min(kChunk, width - p0);
     for (int64_t p = 0; p < np; ++p)
       for (int kw = 0; kw < 3; ++kw) cols[p][kw] = col(p0 + p, kw);
-    // This chunk's block pixels: [b0, b1), a multiple of R inside [lo, hi).
-    const int64_t b0 = std::min(p0 + np, std::max(p0, lo));
-    const int64_t b1 = kHaveBlock ? b0 + std::max<int64_t>(0, (std::min(p0 + np, hi) - b0) / R * R) : b0;
+    float* o = out + p0 * C;
     int64_t c0 = 0;
-    for (; c0 + kLanes <= C; c0 += kLanes) {
-      if (b1 == b0) {
-        dw3x3_gather<kLanes, false>(rows, cols, np, C, f, c0, kLanes, out + p0 * C);
-        continue;
-      }
-      if (b0 > p0) dw3x3_gather<kLanes, false>(rows, cols, b0 - p0, C, f, c0, kLanes, out + p0 * C);
-      for (int64_t p = b0; p < b1; p += R) block(p, c0);
-      if (b1 < p0 + np) dw3x3_gather<kLanes, false>(rows, cols + (b1 - p0), p0 + np - b1, C, f, c0, kLanes, out + b1 * C);
-    }
-    if (c0 < C) dw3x3_gather<kLanes, true>(rows, cols, np, C, f, c0, static_cast<int>(C - c0), out + p0 * C);
+    for (; c0 + kLanes <= C; c0 += kLanes) dw3x3_gather<kLanes, false>(rows, cols, np, C, f, c0, kLanes, o);
+    if (c0 < C) dw3x3_gather<kLanes, true>(rows, cols, np, C, f, c0, static_cast<int>(C - c0), o);
   }
-}
-
-// The pixels [lo, hi) of a 3x3 forward row (stride S, dilation 1) whose taps are all inside.
-inline void forward_interior(const ConvShape& s, int64_t S, int64_t* lo, int64_t* hi) {
-  *lo = std::min<int64_t>(s.OW, (s.pl + S - 1) / S);
-  *hi = std::max<int64_t>(*lo, std::min<int64_t>(s.OW, s.W - 3 + s.pl >= 0 ? (s.W - 3 + s.pl) / S + 1 : 0));
 }
 
 void dw_forward(const ConvShape& s, const float* x, const float* f, float* y, const Epilogue& ep) {
@@ -185,16 +100,9 @@ void dw_forward(const ConvShape& s, const float* x, const float* f, float* y, co
           const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
           rows[kh] = ih >= 0 && ih < s.H ? x + (n * s.H + ih) * s.W * C : nullptr;
         }
-        float* out = y + row * s.OW * OC;
-        const auto col = [&](int64_t ow, int kw) {
+        dw3x3_row(rows, s.OW, C, f, y + row * s.OW * OC, [&](int64_t ow, int kw) {
           const int64_t iw = ow * s.sw - s.pl + kw * s.dw;
           return iw >= 0 && iw < s.W ? iw : int64_t(-1);
-        };
-        int64_t lo = 0, hi = 0;
-        if (s.dw == 1 && (s.sw == 1 || s.sw == 2)) forward_interior(s, s.sw, &lo, &hi);
-        dw3x3_row(rows, s.OW, C, f, out, col, lo, hi, [&](int64_t p, int64_t c0) {
-          if (s.sw == 1) dw3x3_block<kBlockPixels, 1, false>(rows, (p - s.pl) * C, C, f, c0, out + p * C);
-          else dw3x3_block<kBlockPixels, 2, false>(rows, (p * 2 - s.pl) * C, C, f, c0, out + p * C);
         });
         if (ep.bias || ep.act != Act::Linear) apply_epilogue(y + row * s.OW * OC, OC, s.OW, OC, 0, ep);
       }
@@ -244,19 +152,9 @@ void dw_backprop_input(const ConvShape& s, const float* dy, const float* f, floa
           const int64_t th = ih + s.pt - kh * s.dh;
           rows[kh] = th >= 0 && th % s.sh == 0 && th / s.sh < s.OH ? dy + (n * s.OH + th / s.sh) * s.OW * OC : nullptr;
         }
-        float* out = dx + row * s.W * C;
-        const auto col = [&](int64_t iw, int kw) {
+        dw3x3_row(rows, s.W, C, f, dx + row * s.W * C, [&](int64_t iw, int kw) {
           const int64_t tw = iw + s.pl - kw * s.dw;
           return tw >= 0 && tw % s.sw == 0 && tw / s.sw < s.OW ? tw / s.sw : int64_t(-1);
-        };
-        // Stride and dilation 1: pixels iw with iw + pl - 2 >= 0 and iw + pl < OW read 3 columns.
-        int64_t lo = 0, hi = 0;
-        if (s.sw == 1 && s.dw == 1) {
-          lo = std::min<int64_t>(s.W, std::max<int64_t>(0, 2 - s.pl));
-          hi = std::max<int64_t>(lo, std::min<int64_t>(s.W, s.OW - s.pl));
-        }
-        dw3x3_row(rows, s.W, C, f, out, col, lo, hi, [&](int64_t p, int64_t c0) {
-          dw3x3_block<kBlockPixels, 1, true>(rows, (p + s.pl - 2) * C, C, f, c0, out + p * C);
         });
       }
       return;
