@@ -34,6 +34,13 @@ const ROWS: Array<{ name: string; change: string; against?: string }> = [
   { name: 'long-300w-v1face-160', change: 'long-300w-v1face at 160 px input, 120 epochs (1.56x the compute an epoch; 130 would take ~94 min alone, past the 90-min budget); shipped now', against: 'long-300w-v1face' },
   { name: 'long-300w-v1face-gdconv', change: 'long-300w-v1face with the gdconv head (a whole-map depthwise kernel started as the average) instead of average pooling', against: 'long-300w-v1face' },
   { name: 'long-300w-v1face-160-gdconv', change: 'long-300w-v1face-160 with the gdconv head: the two changes that each helped, together', against: 'long-300w-v1face-160' },
+  {
+    name: 'long-300w-v1face-160-tail',
+    change: 'long-300w-v1face-160 + 10 epochs from its last checkpoint (--init-from) without dropout, lr 1.5e-4 cosine down to 1e-5, 1 warm-up (training: the 10 epochs only; the 120 before are the row above)',
+    against: 'long-300w-v1face-160',
+  },
+  { name: 'long-300w-v1face-160-tail-dropout', change: 'the same 10 epochs with dropout 0.2 kept: what the extra epochs bring without switching dropout off', against: 'long-300w-v1face-160' },
+  { name: 'long-300w-v1face-160-gdconv-tail', change: 'long-300w-v1face-160-gdconv + the same 10 dropout-free epochs', against: 'long-300w-v1face-160-gdconv' },
   { name: 'long-300w-v1random', change: 'the same MobileNetV1 from random weights: what the detector\'s weights bring beyond the architecture', against: 'long-300w-v1face' },
 ];
 

@@ -37,6 +37,7 @@ settings() {
     long-300w-v1face-160) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-v1face-160-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
     long-300w-v1face-160-tail) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0 --head gap "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
+    long-300w-v1face-160-tail-dropout) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0.2 --head gap "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
     long-300w-v1face-160-gdconv-tail) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0 --head gdconv "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv/checkpoints/latest" ;;
     long-300w-v1face-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
     long-300w-v1random) echo --loss smoothl1 --arch mobilenetv1 --init random --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
@@ -64,7 +65,7 @@ evaluate() {
 
 case "${1:-}" in
   list)
-    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-160-tail long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1face-160-gdconv-tail long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
+    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-160-tail long-300w-v1face-160-tail-dropout long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1face-160-gdconv-tail long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
   eval)
     evaluate "$2" ;;
   ""|-h|--help)
