@@ -213,6 +213,7 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
     // pixels). Each part sums its images into its own filter-sized buffer; then they are added.
     const int64_t P = s.OH * s.OW, fsize = M * s.OC;
     const int64_t parts = std::min<int64_t>(s.N, num_threads());
+    // Not Slot::Partial: gemm_tn below may use that slot for its own split.
     std::vector<float> partial(static_cast<size_t>(parts * fsize));
     parallel_for(parts, 1, [&](int64_t b, int64_t e) {
       float* col = scratch(Slot::Col, static_cast<size_t>(P * M));
@@ -224,11 +225,7 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
         }
       }
     });
-    for (int64_t i = 0; i < fsize; ++i) {
-      float sum = 0.f;
-      for (int64_t t = 0; t < parts; ++t) sum += partial[t * fsize + i];
-      df[i] = sum;
-    }
+    add_parts(partial.data(), parts, M, s.OC, df, s.OC, false);
   } else {
     gemm(M, s.OC, K, Im2colCols(s, x), StridedSource(dy, 1, s.OC), df, s.OC, false);
   }

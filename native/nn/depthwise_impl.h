@@ -282,13 +282,7 @@ void dw_backprop_filter(const ConvShape& s, const float* x, const float* dy, flo
       }
     }
   });
-  parallel_for(fsize, 4096, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      float sum = 0.f;
-      for (int64_t t = 0; t < parts; ++t) sum += partial[t * fsize + i];
-      df[i] = sum;
-    }
-  });
+  add_parts(partial, parts, taps, OC, df, OC, false);
 }
 
 constexpr DepthwiseFns kDepthwiseFns = {dw_forward, dw_backprop_input, dw_backprop_filter};

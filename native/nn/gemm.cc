@@ -275,17 +275,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const PackSource& A, const PackSource
         else std::fill(P, P + M * N, 0.f);
       }
     });
-    parallel_for(M, std::max<int64_t>(1, 16384 / N), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        float* c = C + i * ldc;
-        if (!accumulate) std::fill(c, c + N, 0.f);
-        for (int64_t t = 0; t < parts; ++t) {
-          const float* p = partial + (t * M + i) * N;
-          for (int64_t j = 0; j < N; ++j) c[j] += p[j];
-        }
-        if (!trivial(ep)) apply_epilogue(c, ldc, 1, N, 0, ep);
-      }
-    });
+    add_parts(partial, parts, M, N, C, ldc, accumulate);
+    if (!trivial(ep)) apply_epilogue(C, ldc, M, N, 0, ep);
     return;
   }
   gemm_range(ki, M, N, 0, K, A, Bt, C, ldc, accumulate, ep);

@@ -64,12 +64,7 @@ void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
       o.fn(P, Q, k1 - k0, u + k0 * ldu, ldu, v + k0 * ldv, ldv, partial + t * M * N, along_a ? N : 1, along_a ? 1 : N, false);
     }
   });
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) {
-      float s = 0.f;
-      for (int64_t t = 0; t < parts; ++t) s += partial[(t * M + i) * N + j];
-      C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
-    }
+  add_parts(partial, parts, M, N, C, ldc, accumulate);
 }
 
 }  // namespace

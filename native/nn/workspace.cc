@@ -1,7 +1,10 @@
 #include "nn/workspace.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
+
+#include "common/threadpool.h"
 
 namespace acr {
 namespace nn {
@@ -29,6 +32,19 @@ float* scratch(Slot slot, size_t n) {
     b.capacity = cap;
   }
   return b.data;
+}
+
+void add_parts(const float* partial, int64_t parts, int64_t rows, int64_t cols, float* out, int64_t ldo, bool accumulate) {
+  parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, cols)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      float* __restrict o = out + i * ldo;
+      if (!accumulate) std::fill(o, o + cols, 0.f);
+      for (int64_t t = 0; t < parts; ++t) {
+        const float* __restrict p = partial + (t * rows + i) * cols;
+        for (int64_t j = 0; j < cols; ++j) o[j] += p[j];
+      }
+    }
+  });
 }
 
 }  // namespace nn
