@@ -47,6 +47,10 @@ t.test('the card carries the licence, convention, recipe and the given metrics',
   t.match(md, /\| 300-W common \| 554 \| 4\.12 \| inter-ocular \| 1\.50 \| 0\.5123 \| 0\.1 \|/);
   t.match(md, /\| total \| 6937673 \|/);
   t.match(md, /Test-time flip: supported/);
+  t.notMatch(md, /--init-from/, 'a run from scratch says nothing of a starting model');
+  const ft = input();
+  ft.training = { ...ft.training, config: { ...ft.training.config, initFrom: 'runs/a/checkpoints/latest' }, epochs: 10 };
+  t.match(modelCard(ft), /10 epochs, started from the weights of runs\/a\/checkpoints\/latest \(--init-from: fine-tuning/);
 });
 
 t.test('nothing measured is said so, never invented', async (t) => {

@@ -117,6 +117,9 @@ export function modelCard(input: ModelCardInput): string {
     '## Recipe',
     '',
     `Loss: ${m.loss || 'not recorded'}; ${c.training.epochs} epochs` +
+      (typeof c.training.config.initFrom === 'string' && c.training.config.initFrom !== ''
+        ? `, started from the weights of ${c.training.config.initFrom} (--init-from: fine-tuning; that model's own training is part of the command below)`
+        : '') +
       `${c.training.hardware ? ` on ${c.training.hardware}` : ''}${c.training.wallClock ? ` (${c.training.wallClock})` : ''}.`,
     '',
     'Reproduce:',
