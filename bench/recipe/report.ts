@@ -41,6 +41,8 @@ const ROWS: Array<{ name: string; change: string; against?: string }> = [
   },
   { name: 'long-300w-v1face-160-tail-dropout', change: 'the same 10 epochs with dropout 0.2 kept: what the extra epochs bring without switching dropout off', against: 'long-300w-v1face-160' },
   { name: 'long-300w-v1face-160-gdconv-tail', change: 'long-300w-v1face-160-gdconv + the same 10 dropout-free epochs', against: 'long-300w-v1face-160-gdconv' },
+  { name: 'long-300w-v1face-160-drop0', change: 'long-300w-v1face-160 without dropout before the head (--dropout 0), all 120 epochs', against: 'long-300w-v1face-160' },
+  { name: 'long-300w-v1face-160-gdconv-drop0', change: 'long-300w-v1face-160-gdconv without dropout before the head, all 120 epochs', against: 'long-300w-v1face-160-gdconv' },
   { name: 'long-300w-v1random', change: 'the same MobileNetV1 from random weights: what the detector\'s weights bring beyond the architecture', against: 'long-300w-v1face' },
 ];
 

@@ -24,7 +24,8 @@ JITTER=(--aug-scale 0.75,1.15 --aug-shift 0.08)
 
 # name -> its own flags (cheap = x0.5 at 96 px, 40 epochs: the head ablation; long = x1.0 at 128 px;
 # v1face / v1random: MobileNetV1 from the face detector's backbone / from random weights; -160: at 160 px;
-# -gdconv: the global depthwise head instead of average pooling; -tail: 10 more epochs from that
+# -gdconv: the global depthwise head instead of average pooling; -drop0: no dropout before the
+# head (--dropout 0; the default is 0.2); -tail: 10 more epochs from that
 # run's last checkpoint (--init-from), without dropout, lr 1.5e-4 cosine down to 1e-5: the same
 # split, so still no held-out face seen).
 settings() {
@@ -36,6 +37,8 @@ settings() {
     long-300w-v1face) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-v1face-160) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-v1face-160-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
+    long-300w-v1face-160-drop0) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gap --dropout 0 "${JITTER[@]}" ;;
+    long-300w-v1face-160-gdconv-drop0) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv --dropout 0 "${JITTER[@]}" ;;
     long-300w-v1face-160-tail) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0 --head gap "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
     long-300w-v1face-160-tail-dropout) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0.2 --head gap "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
     long-300w-v1face-160-gdconv-tail) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0 --head gdconv "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv/checkpoints/latest" ;;
@@ -65,7 +68,7 @@ evaluate() {
 
 case "${1:-}" in
   list)
-    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-160-tail long-300w-v1face-160-tail-dropout long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1face-160-gdconv-tail long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
+    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-160-tail long-300w-v1face-160-tail-dropout long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1face-160-gdconv-tail long-300w-v1face-160-drop0 long-300w-v1face-160-gdconv-drop0 long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
   eval)
     evaluate "$2" ;;
   ""|-h|--help)
