@@ -42,7 +42,7 @@ const ROWS: Array<{ name: string; change: string; against?: string }> = [
   { name: 'long-300w-v1face-160-tail-dropout', change: 'the same 10 epochs with dropout 0.2 kept: what the extra epochs bring without switching dropout off', against: 'long-300w-v1face-160' },
   { name: 'long-300w-v1face-160-gdconv-tail', change: 'long-300w-v1face-160-gdconv + the same 10 dropout-free epochs; shipped now', against: 'long-300w-v1face-160-gdconv' },
   { name: 'long-300w-v1face-160-drop0', change: 'long-300w-v1face-160 without dropout before the head (--dropout 0), all 120 epochs', against: 'long-300w-v1face-160' },
-  { name: 'long-300w-v1face-160-gdconv-drop0', change: 'long-300w-v1face-160-gdconv without dropout before the head, all 120 epochs', against: 'long-300w-v1face-160-gdconv' },
+  { name: 'long-300w-v1face-160-gdconv-drop0', change: 'long-300w-v1face-160-gdconv without dropout before the head, all 120 epochs (unfinished: resumes from ../runs/recipe/long-300w-v1face-160-gdconv-drop0 with bench/recipe/run.sh long-300w-v1face-160-gdconv-drop0 0)', against: 'long-300w-v1face-160-gdconv' },
   { name: 'long-300w-v1random', change: 'the same MobileNetV1 from random weights: what the detector\'s weights bring beyond the architecture', against: 'long-300w-v1face' },
 ];
 
