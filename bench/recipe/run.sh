@@ -21,6 +21,9 @@ ACR=(node dist/cli/main.js)
 # package detector's 95th percentile (bench/results/detector-jitter.json: shift 0.067, zoom 0.78-1.12).
 COMMON=(--data "$DATA" --split-seed 0 --seed 0 --val-fraction 0.1 --margin 0.15 --batch-size 32 --lr 1e-3 --lr-schedule cosine)
 JITTER=(--aug-scale 0.75,1.15 --aug-shift 0.08)
+# MobileNetV1 from the detector's backbone at 160 px, and the 10-epoch tail started from a finished run.
+V1FACE160=(--loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 "${JITTER[@]}")
+TAIL=(--epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0)
 
 # name -> its own flags (cheap = x0.5 at 96 px, 40 epochs: the head ablation; long = x1.0 at 128 px;
 # v1face / v1random: MobileNetV1 from the face detector's backbone / from random weights; -160: at 160 px;
@@ -35,13 +38,13 @@ settings() {
     long-300w) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-ytf) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-65}" --warmup 2 --head gap "${JITTER[@]}" --extra-data "$EXTRA@0.5" ;;
     long-300w-v1face) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
-    long-300w-v1face-160) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gap "${JITTER[@]}" ;;
-    long-300w-v1face-160-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
-    long-300w-v1face-160-drop0) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gap --dropout 0 "${JITTER[@]}" ;;
-    long-300w-v1face-160-gdconv-drop0) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv --dropout 0 "${JITTER[@]}" ;;
-    long-300w-v1face-160-tail) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0 --head gap "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
-    long-300w-v1face-160-tail-dropout) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0.2 --head gap "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
-    long-300w-v1face-160-gdconv-tail) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 160 --epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0 --head gdconv "${JITTER[@]}" --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv/checkpoints/latest" ;;
+    long-300w-v1face-160) echo "${V1FACE160[@]}" --epochs "${EPOCHS:-120}" --warmup 3 --head gap ;;
+    long-300w-v1face-160-gdconv) echo "${V1FACE160[@]}" --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv ;;
+    long-300w-v1face-160-drop0) echo "${V1FACE160[@]}" --epochs "${EPOCHS:-120}" --warmup 3 --head gap --dropout 0 ;;
+    long-300w-v1face-160-gdconv-drop0) echo "${V1FACE160[@]}" --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv --dropout 0 ;;
+    long-300w-v1face-160-tail) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gap --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
+    long-300w-v1face-160-tail-dropout) echo "${V1FACE160[@]}" "${TAIL[@]}" --dropout 0.2 --head gap --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
+    long-300w-v1face-160-gdconv-tail) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv/checkpoints/latest" ;;
     long-300w-v1face-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
     long-300w-v1random) echo --loss smoothl1 --arch mobilenetv1 --init random --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-scale100) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" --loss-scale 100 ;;
