@@ -127,12 +127,12 @@ t.test('acr train: --head multiscale, --extra-data with a weight, jitter flags; 
   await fixtureFolder(extra, 8);
   const run = path.join(tmp, 'run-ms');
   const r = await acr('train', '--data', data, '--extra-data', `${extra}@0.5`, '--out', run, '--loss', 'smoothl1', '--head', 'multiscale', '--width', '0.35',
-    '--input-size', '32', '--epochs', '2', '--batch-size', '4', '--val-fraction', '0.2', '--aug-scale', '0.8,1.2', '--aug-shift', '0.08', '--aug-rotation', '20', '--loss-scale', '100', '--no-progress');
+    '--input-size', '32', '--epochs', '2', '--batch-size', '4', '--val-fraction', '0.2', '--aug-scale', '0.8,1.2', '--aug-shift', '0.08', '--aug-rotation', '20', '--aug-occlusion', '0', '--loss-scale', '100', '--no-progress');
   t.equal(r.code, 0, r.err);
   // 16 training faces + 8 extra at weight 0.5 = 20 a epoch = 5 batches.
   t.match(r.out, /completed: 2\/2 epochs, 10 steps/);
   const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
-  t.same([config.head, config.augScale, config.augShift, config.augRotation, config.lossScale], ['multiscale', [0.8, 1.2], 0.08, 20, 100]);
+  t.same([config.head, config.augScale, config.augShift, config.augRotation, config.augOcclusion, config.lossScale], ['multiscale', [0.8, 1.2], 0.08, 20, 0, 100]);
   t.same(config.extraData, [{ path: extra, weight: 0.5 }]);
   const split = JSON.parse(fs.readFileSync(path.join(run, 'split.json'), 'utf8'));
   t.equal(split.val.length, 4, 'the extra faces are never validated on');

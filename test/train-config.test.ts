@@ -38,6 +38,8 @@ t.test('defaults in one place; every field validated with its name', async (t) =
     [{ augScale: [0, 1] }, 'ERR_ARG', /config\.augScale/],
     [{ augShift: 0.6 }, 'ERR_RANGE', /config\.augShift/],
     [{ augRotation: -1 }, 'ERR_RANGE', /config\.augRotation/],
+    [{ augOcclusion: 1.5 }, 'ERR_RANGE', /config\.augOcclusion: expected a probability in \[0, 1\]/],
+    [{ augOcclusion: -0.1 }, 'ERR_RANGE', /config\.augOcclusion/],
     [{ extraData: 'x' }, 'ERR_ARG', /config\.extraData: expected an array/],
     [{ extraData: [{ path: 'x', weight: 2 }] }, 'ERR_RANGE', /config\.extraData\[0\]\.weight: expected a share of epochs in \(0, 1\]/],
     [{ extraData: [{ weight: 1 }] }, 'ERR_ARG', /config\.extraData\[0\]: expected \{ path/],

@@ -42,6 +42,7 @@ const OPTIONS: OptionTable = {
   'aug-scale': { kind: 'string', arg: 'MIN,MAX', help: 'Box jitter: zoom range (> 1 zooms in); cover the detector (bench/detector-calibration.ts)', defaultText: D.augScale.join(',') },
   'aug-shift': { kind: 'number', arg: 'F', help: 'Box jitter: largest shift per axis, fraction of the crop side', defaultText: String(D.augShift) },
   'aug-rotation': { kind: 'number', arg: 'DEG', help: 'Largest in-plane rotation', defaultText: String(D.augRotation) },
+  'aug-occlusion': { kind: 'number', arg: 'P', help: 'Probability of an occluding rectangle (0.1-0.4 of the crop side)', defaultText: String(D.augOcclusion) },
   margin: { kind: 'number', arg: 'F', help: 'Crop margin around the landmarks\' box', defaultText: String(D.margin) },
   limit: { kind: 'integer', help: 'Use only the first N faces (0 = all)', defaultText: String(D.limit) },
   'checkpoint-every': { kind: 'integer', arg: 'STEPS', help: 'Also checkpoint every N steps (0 = at epoch ends only)', defaultText: String(D.checkpointEvery) },
@@ -84,6 +85,7 @@ export function configFromFlags(v: ParsedValues): Partial<TrainConfig> {
   set('lossScale', 'loss-scale');
   set('augShift', 'aug-shift');
   set('augRotation', 'aug-rotation');
+  set('augOcclusion', 'aug-occlusion');
   if (v['extra-data'] !== undefined) c.extraData = parseExtraData(String(v['extra-data']));
   if (v['aug-scale'] !== undefined) c.augScale = parseRange('--aug-scale', String(v['aug-scale']));
   set('dropout', 'dropout');
@@ -130,7 +132,7 @@ function parseRange(flag: string, text: string): [number, number] {
 }
 
 const FLAG_OF: Record<string, string> = {
-  extraData: 'extra-data', phiSource: 'phi-source', lossScale: 'loss-scale', augScale: 'aug-scale', augShift: 'aug-shift', augRotation: 'aug-rotation',
+  extraData: 'extra-data', phiSource: 'phi-source', lossScale: 'loss-scale', augScale: 'aug-scale', augShift: 'aug-shift', augRotation: 'aug-rotation', augOcclusion: 'aug-occlusion',
   phiMode: 'phi-mode', lossUnits: 'loss-units', inputSize: 'input-size', batchSize: 'batch-size', lrSchedule: 'lr-schedule',
   lrMinFactor: 'lr-min', lrStepEpochs: 'lr-step-epochs', lrStepGamma: 'lr-step-gamma', warmupEpochs: 'warmup', valFraction: 'val-fraction', splitSeed: 'split-seed',
   checkpointEvery: 'checkpoint-every', onBadData: 'skip-bad',

@@ -104,6 +104,8 @@ export interface TrainConfig {
   augShift: number;
   /** Largest in-plane rotation of the augmentation, degrees. */
   augRotation: number;
+  /** Probability of the augmentation's occluding rectangle (0.1-0.4 of the crop side). */
+  augOcclusion: number;
   /** Crop margin around the landmarks' box (fraction of its larger side). */
   margin: number;
   /** Use only the first N faces (0 = all): smoke runs. */
@@ -171,6 +173,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   augScale: [0.9, 1.1],
   augShift: 0.05,
   augRotation: 30,
+  augOcclusion: 0.3,
   margin: 0.15,
   limit: 0,
   checkpointEvery: 0,
@@ -244,6 +247,8 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
   if (shift > 0.5) throw new ValueRangeError(`config.augShift: expected a fraction of the crop side in [0, 0.5], got ${shift}`);
   const rot = v.nonNegativeNumber('config.augRotation', c.augRotation);
   if (rot > 180) throw new ValueRangeError(`config.augRotation: expected degrees in [0, 180], got ${rot}`);
+  const occ = v.nonNegativeNumber('config.augOcclusion', c.augOcclusion);
+  if (occ > 1) throw new ValueRangeError(`config.augOcclusion: expected a probability in [0, 1], got ${occ}`);
   v.nonNegativeNumber('config.margin', c.margin);
   v.integer('config.limit', c.limit, 0, 1e9);
   v.integer('config.checkpointEvery', c.checkpointEvery, 0, 1e9);
@@ -261,5 +266,5 @@ export function resolveTrainConfig(partial?: Partial<TrainConfig>): TrainConfig 
 /** Fields that must match between a checkpoint and a resumed run (the rest may change, e.g. epochs). */
 export const RESUME_INVARIANT: ReadonlyArray<keyof TrainConfig> = [
   'arch', 'inputSize', 'width', 'head', 'init', 'initFrom', 'dropout', 'loss', 'lossScale', 'lambda', 'acrUnits', 'phiFloor', 'phiMode', 'phiSource', 'lossUnits', 'batchSize', 'seed', 'splitSeed', 'valFraction', 'margin', 'limit', 'augment',
-  'augScale', 'augShift', 'augRotation', 'extraData',
+  'augScale', 'augShift', 'augRotation', 'augOcclusion', 'extraData',
 ];

@@ -30,7 +30,7 @@ async function closeLoader(loader: DataLoader): Promise<void> {
   }
 }
 
-type SetOptions = Pick<TrainConfig, 'inputSize' | 'batchSize' | 'seed' | 'margin' | 'prefetch' | 'workers' | 'onBadData' | 'augScale' | 'augShift' | 'augRotation'> & {
+type SetOptions = Pick<TrainConfig, 'inputSize' | 'batchSize' | 'seed' | 'margin' | 'prefetch' | 'workers' | 'onBadData' | 'augScale' | 'augShift' | 'augRotation' | 'augOcclusion'> & {
   augment: boolean;
   training: boolean;
   /** Per-record sampling weights (DataLoader options.weights). */
@@ -58,7 +58,7 @@ export async function recordSet(records: FaceRecord[], numLandmarks: number, o: 
     batchSize: o.batchSize,
     seed: o.seed,
     margin: o.margin,
-    augment: o.augment ? { scale: o.augScale, translation: o.augShift, rotation: o.augRotation } : false,
+    augment: o.augment ? { scale: o.augScale, translation: o.augShift, rotation: o.augRotation, occlusionProb: o.augOcclusion } : false,
     shuffle: o.training,
     dropLast: o.training,
     prefetch: o.prefetch,
