@@ -240,9 +240,11 @@ t.test('1x1 filter gradient on the outer-product path: lane and row tails, both 
   setIsa('avx512');
 });
 
-// An RGB stem's filter gradient (C < 8: per-image im2col rows, then the outer-product path
-// accumulating image after image into each thread's part): 3x3 stride 2 over 3 and 5 channels.
-t.test('stem filter gradient (3 and 5 input channels, 3x3 stride 2): images accumulated per part, every ISA', async (t) => {
+// An RGB stem (C < 8: each image zero-padded once and read in place by the outer-product kernel
+// through offset tables; the filter gradient accumulates image after image into each thread's
+// part): 3x3 stride 2 over 3 and 5 channels, output channels that fill, overfill and underfill a
+// vector, with and without a fused bias + ReLU6.
+t.test('stem convolution and filter gradient (3 and 5 input channels, 3x3 stride 2): every ISA', async (t) => {
   const r = rng(93);
   for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
     if (setIsa(isa) !== isa) continue;
@@ -252,6 +254,12 @@ t.test('stem filter gradient (3 and 5 input channels, 3x3 stride 2): images accu
         const x = randn([3, 40, 41, c], r);
         const y = tf.conv2d(x as tf.Tensor4D, randn([3, 3, c, oc], r) as tf.Tensor4D, 2, pad);
         const dy = randn(y.shape, r);
+        const f = randn([3, 3, c, oc], r), bias = randn([oc], r);
+        compare(t, `Conv2D 3x3/2 ${c}->${oc} ${pad}, ${isa}, ${threads} threads`, 'Conv2D',
+          () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, pad));
+        compare(t, `FusedConv2D bias+relu6 3x3/2 ${c}->${oc} ${pad}, ${isa}, ${threads} threads`, 'FusedConv2D',
+          () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad, bias, activation: 'relu6' }));
+        tf.dispose([f, bias]);
         compare(t, `Conv2DBackpropFilter 3x3/2 ${c}->${oc} ${pad}, ${isa}, ${threads} threads`, 'Conv2DBackpropFilter',
           () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { filterShape: [3, 3, c, oc], strides: [2, 2], pad, dataFormat: 'NHWC' }) as tf.Tensor);
         tf.dispose([x, y, dy]);

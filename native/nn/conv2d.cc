@@ -105,40 +105,40 @@ class Im2colCols final : public PackSource {
   const float* x_;
 };
 
-// The im2col rows of image n, row-major [OH*OW, KH*KW*C]: per output pixel and kernel row, the
-// taps in range are one contiguous run of x (NHWC) when dw is 1.
-void im2col_rows(const ConvShape& s, const float* x, int64_t n, float* col) {
-  const int64_t K = s.KH * s.KW * s.C;
-  const float* xn = x + n * s.H * s.W * s.C;
-  for (int64_t oh = 0; oh < s.OH; ++oh) {
-    for (int64_t ow = 0; ow < s.OW; ++ow) {
-      float* row = col + (oh * s.OW + ow) * K;
-      for (int64_t kh = 0; kh < s.KH; ++kh) {
-        float* d = row + kh * s.KW * s.C;
-        const int64_t ih = oh * s.sh - s.pt + kh * s.dh, iw0 = ow * s.sw - s.pl;
-        if (ih < 0 || ih >= s.H) {
-          std::fill(d, d + s.KW * s.C, 0.f);
-          continue;
-        }
-        const float* xr = xn + ih * s.W * s.C;
-        if (s.dw == 1) {
-          // taps [k0, k1) are inside the row
-          const int64_t k0 = std::min(s.KW, std::max<int64_t>(0, -iw0));
-          const int64_t k1 = std::max(k0, std::min(s.KW, s.W - iw0));
-          std::fill(d, d + k0 * s.C, 0.f);
-          std::copy(xr + (iw0 + k0) * s.C, xr + (iw0 + k1) * s.C, d + k0 * s.C);
-          std::fill(d + k1 * s.C, d + s.KW * s.C, 0.f);
-        } else {
-          for (int64_t kw = 0; kw < s.KW; ++kw) {
-            const int64_t iw = iw0 + kw * s.dw;
-            if (iw >= 0 && iw < s.W) std::copy(xr + iw * s.C, xr + (iw + 1) * s.C, d + kw * s.C);
-            else std::fill(d + kw * s.C, d + (kw + 1) * s.C, 0.f);
-          }
-        }
+// Few input channels (an RGB stem): im2col + GEMM spent most of its time gathering runs of C
+// floats, and the GEMM's 14x32 tiles waste half their lanes on 16 output channels. Instead each
+// image is copied once into a zero-padded buffer in which every tap of every output pixel is in
+// range, and the outer-product kernel reads it in place through two offset tables: one entry per
+// tap (kh, kw, ci), in the filter's row order, and one per output pixel.
+struct PaddedTaps {
+  int64_t Hp, Wp;
+  std::vector<int64_t> tap, pix;
+  explicit PaddedTaps(const ConvShape& s)
+      : Hp((s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1), Wp((s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1) {
+    for (int64_t kh = 0; kh < s.KH; ++kh)
+      for (int64_t kw = 0; kw < s.KW; ++kw)
+        for (int64_t ci = 0; ci < s.C; ++ci) tap.push_back((kh * s.dh * Wp + kw * s.dw) * s.C + ci);
+    for (int64_t oh = 0; oh < s.OH; ++oh)
+      for (int64_t ow = 0; ow < s.OW; ++ow) pix.push_back((oh * s.sh * Wp + ow * s.sw) * s.C);
+  }
+  size_t size(const ConvShape& s) const { return static_cast<size_t>(Hp * Wp * s.C); }
+  // xp[r, c, :] = x[n, r - pt, c - pl, :], zero outside the image.
+  void pad(const ConvShape& s, const float* x, int64_t n, float* xp) const {
+    const float* xn = x + n * s.H * s.W * s.C;
+    const int64_t lo = std::min(Wp, s.pl), hi = std::max(lo, std::min(Wp, s.pl + s.W));
+    for (int64_t r = 0; r < Hp; ++r) {
+      float* d = xp + r * Wp * s.C;
+      const int64_t ih = r - s.pt;
+      if (ih < 0 || ih >= s.H) {
+        std::fill(d, d + Wp * s.C, 0.f);
+        continue;
       }
+      std::fill(d, d + lo * s.C, 0.f);
+      std::copy(xn + (ih * s.W + lo - s.pl) * s.C, xn + (ih * s.W + hi - s.pl) * s.C, d + lo * s.C);
+      std::fill(d + hi * s.C, d + Wp * s.C, 0.f);
     }
   }
-}
+};
 
 }  // namespace
 
@@ -148,15 +148,17 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* f, float* y
   if (is_pointwise(s)) {
     gemm(M, s.OC, K, StridedSource(x, s.C, 1), bt, y, s.OC, false, ep);
   } else if (s.C < 8) {
-    // Few channels (an RGB stem): packing gathered runs of C floats and took ~3x as long as the
-    // multiply. Per image, the im2col rows are built from runs of KW*C floats (L2-resident) and
-    // read in place; the same products in the same order, so the same bits.
+    // y[n] (pixels x OC) = sum over taps of xp[pix + tap] f[tap, :]: vectorised along OC.
+    const PaddedTaps pt(s);
+    const OuterKernel o = outer_kernel_for_cpu();
     const int64_t P = s.OH * s.OW;
     parallel_for(s.N, 1, [&](int64_t b, int64_t e) {
-      float* col = scratch(Slot::Col, static_cast<size_t>(P * K));
+      float* xp = scratch(Slot::Col, pt.size(s));
       for (int64_t n = b; n < e; ++n) {
-        im2col_rows(s, x, n, col);
-        gemm(P, s.OC, K, StridedSource(col, K, 1), bt, y + n * P * s.OC, s.OC, false, ep);
+        pt.pad(s, x, n, xp);
+        float* yn = y + n * P * s.OC;
+        o.gather(s.OC, P, K, f, s.OC, xp, pt.tap.data(), pt.pix.data(), yn, 1, s.OC, false);
+        if (ep.bias != nullptr || ep.act != Act::Linear) apply_epilogue(yn, s.OC, P, s.OC, 0, ep);
       }
     });
   } else {
@@ -209,23 +211,24 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
   if (is_pointwise(s)) {
     gemm_tn(M, s.OC, K, x, s.C, dy, s.OC, df, false);  // dW = x^T dy, both pixel-major
   } else if (s.C < 8) {
-    // As the forward: each image's im2col rows, read in place as A (rows (kh, kw, ci), depth the
-    // pixels). Each part sums its images into its own filter-sized buffer; then they are added.
+    // As the forward: df (taps x OC) = sum over pixels of xp[pix + tap] dy[pix, :]. Each part
+    // sums its images into its own filter-sized buffer; then they are added.
+    const PaddedTaps pt(s);
+    const OuterKernel o = outer_kernel_for_cpu();
     const int64_t P = s.OH * s.OW, fsize = M * s.OC;
     const int64_t parts = std::min<int64_t>(s.N, num_threads());
-    // Not Slot::Partial: gemm_tn below may use that slot for its own split.
-    std::vector<float> partial(static_cast<size_t>(parts * fsize));
+    float* partial = scratch(Slot::Partial, static_cast<size_t>(parts * fsize));
     parallel_for(parts, 1, [&](int64_t b, int64_t e) {
-      float* col = scratch(Slot::Col, static_cast<size_t>(P * M));
+      float* xp = scratch(Slot::Col, pt.size(s));
       for (int64_t t = b; t < e; ++t) {
         const int64_t n0 = s.N * t / parts, n1 = s.N * (t + 1) / parts;
         for (int64_t n = n0; n < n1; ++n) {
-          im2col_rows(s, x, n, col);
-          gemm_tn(M, s.OC, P, col, M, dy + n * P * s.OC, s.OC, partial.data() + t * fsize, n > n0);
+          pt.pad(s, x, n, xp);
+          o.gather(s.OC, M, P, dy + n * P * s.OC, s.OC, xp, pt.pix.data(), pt.tap.data(), partial + t * fsize, 1, s.OC, n > n0);
         }
       }
     });
-    add_parts(partial.data(), parts, M, s.OC, df, s.OC, false);
+    add_parts(partial, parts, M, s.OC, df, s.OC, false);
   } else {
     gemm(M, s.OC, K, Im2colCols(s, x), StridedSource(dy, 1, s.OC), df, s.OC, false);
   }

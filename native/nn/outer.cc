@@ -11,17 +11,6 @@ namespace acr {
 namespace nn {
 namespace {
 
-OuterKernel select() {
-#if defined(__x86_64__) || defined(_M_X64)
-  switch (best_isa()) {
-    case Isa::Avx512: return outer_avx512();
-    case Isa::Avx2: return outer_avx2();
-    default: break;
-  }
-#endif
-  return outer_scalar();
-}
-
 // Lanes computed per useful lane when n channels go in vectors of w.
 double waste(int64_t n, int w) { return static_cast<double>((n + w - 1) / w * w) / static_cast<double>(n); }
 
@@ -43,7 +32,7 @@ bool outer_tn_fits(int64_t M, int64_t N, int64_t K) {
 void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
               int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
-  const OuterKernel o = select();
+  const OuterKernel o = outer_kernel_for_cpu();
   // Vectorise along the side that fills the lanes better (the wider one on a tie).
   const double wa = waste(M, o.lanes), wb = waste(N, o.lanes);
   const bool along_a = wa < wb || (wa == wb && M >= N);
@@ -68,6 +57,18 @@ void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
 }
 
 }  // namespace
+
+// Chosen per call: tests switch the instruction set at run time.
+OuterKernel outer_kernel_for_cpu() {
+#if defined(__x86_64__) || defined(_M_X64)
+  switch (best_isa()) {
+    case Isa::Avx512: return outer_avx512();
+    case Isa::Avx2: return outer_avx2();
+    default: break;
+  }
+#endif
+  return outer_scalar();
+}
 
 void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
              bool accumulate) {

@@ -22,8 +22,14 @@ void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
 struct OuterKernel {
   void (*fn)(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldv, float* out,
              int64_t sp, int64_t sq, bool accumulate);
+  // The same sum with the broadcast side read through offset tables: v[vrow[k] + vcol[q]]
+  // (a convolution's input read in place: one table of pixel offsets, one of tap offsets).
+  void (*gather)(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, const int64_t* vrow,
+                 const int64_t* vcol, float* out, int64_t sp, int64_t sq, bool accumulate);
   int lanes;
 };
+// The kernel for this CPU's best instruction set.
+OuterKernel outer_kernel_for_cpu();
 OuterKernel outer_scalar();
 OuterKernel outer_avx2();
 OuterKernel outer_avx512();

@@ -4,7 +4,7 @@
 namespace acr {
 namespace nn {
 
-OuterKernel outer_avx512() { return {outer_kernel, kLanes}; }
+OuterKernel outer_avx512() { return {outer_kernel, outer_gather_kernel, kLanes}; }
 
 }  // namespace nn
 }  // namespace acr

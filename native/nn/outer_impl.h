@@ -12,7 +12,8 @@ namespace acr {
 namespace nn {
 namespace {
 
-// Broadcast rows per tile: with V vectors, R x V accumulators stay in registers.
+// Broadcast rows per tile: with V vectors, kRows x V accumulators stay in registers. (12 rows
+// for V <= 2 with AVX-512 measured no faster: the broadcasts' offsets then spill.)
 constexpr int kRows = 6;
 // Pixels per depth chunk: the chunk's u and v rows stay in L1/L2 while every tile reads them.
 constexpr int64_t kChunk = 256;
@@ -24,8 +25,22 @@ constexpr int64_t kChunk = 256;
 // kRows x V accumulators in registers (plain float arrays were kept on the stack).
 typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
 
-template <int V, bool kTail>
-inline void tile(int64_t k0, int64_t k1, const float* u, int64_t ldu, const float* v, int64_t ldv, int64_t p0, int np,
+// Where the broadcast side's element (k, q) is: v[k*ld + q] (a matrix) ...
+struct StridedV {
+  int64_t ld;
+  int64_t row(int64_t k) const { return k * ld; }
+  int64_t col(int64_t q) const { return q; }
+};
+// ... or v[row[k] + col[q]] (a convolution's taps read in place: offset tables).
+struct TableV {
+  const int64_t* rows;
+  const int64_t* cols;
+  int64_t row(int64_t k) const { return rows[k]; }
+  int64_t col(int64_t q) const { return cols[q]; }
+};
+
+template <int V, bool kTail, class VIdx>
+inline void tile(int64_t k0, int64_t k1, const float* u, int64_t ldu, const float* v, VIdx vi, int64_t p0, int np,
                  int64_t q0, int nq, float* out, int64_t sp, int64_t sq, bool first) {
   Vec acc[kRows][V];
 #pragma GCC unroll 6
@@ -33,7 +48,7 @@ inline void tile(int64_t k0, int64_t k1, const float* u, int64_t ldu, const floa
 #pragma GCC unroll 4
     for (int c = 0; c < V; ++c) acc[r][c] = Vec{};
   int64_t qo[kRows];
-  for (int r = 0; r < kRows; ++r) qo[r] = q0 + std::min(r, nq - 1);
+  for (int r = 0; r < kRows; ++r) qo[r] = vi.col(q0 + std::min(r, nq - 1));
   const int full = kTail ? np / kLanes : V;  // whole vectors; with kTail, then one partial
   for (int64_t k = k0; k < k1; ++k) {
     const float* uk = u + k * ldu + p0;
@@ -48,13 +63,30 @@ inline void tile(int64_t k0, int64_t k1, const float* u, int64_t ldu, const floa
         std::memcpy(&uv[c], t, sizeof(Vec));
       }
     }
-    const float* vk = v + k * ldv;
+    const float* vk = v + vi.row(k);
 #pragma GCC unroll 6
     for (int r = 0; r < kRows; ++r) {
       const Vec sv = Vec{} + vk[qo[r]];
 #pragma GCC unroll 4
       for (int c = 0; c < V; ++c) acc[r][c] += sv * uv[c];
     }
+  }
+  if (!kTail && sp == 1) {
+    // Rows of the output contiguous along the vectorised side: whole-vector stores.
+    for (int r = 0; r < nq; ++r) {
+      float* o = out + p0 + (q0 + r) * sq;
+#pragma GCC unroll 4
+      for (int c = 0; c < V; ++c) {
+        Vec t = acc[r][c];
+        if (!first) {
+          Vec prev;
+          std::memcpy(&prev, o + c * kLanes, sizeof(Vec));
+          t += prev;
+        }
+        std::memcpy(o + c * kLanes, &t, sizeof(Vec));
+      }
+    }
+    return;
   }
   for (int r = 0; r < nq; ++r) {
     float t[V * kLanes];
@@ -66,19 +98,20 @@ inline void tile(int64_t k0, int64_t k1, const float* u, int64_t ldu, const floa
   }
 }
 
-template <bool kTail>
-void tile_v(int V, int64_t k0, int64_t k1, const float* u, int64_t ldu, const float* v, int64_t ldv, int64_t p0, int np,
+template <bool kTail, class VIdx>
+void tile_v(int V, int64_t k0, int64_t k1, const float* u, int64_t ldu, const float* v, VIdx vi, int64_t p0, int np,
             int64_t q0, int nq, float* out, int64_t sp, int64_t sq, bool first) {
   switch (V) {
-    case 1: return tile<1, kTail>(k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, first);
-    case 2: return tile<2, kTail>(k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, first);
-    case 3: return tile<3, kTail>(k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, first);
-    default: return tile<4, kTail>(k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, first);
+    case 1: return tile<1, kTail>(k0, k1, u, ldu, v, vi, p0, np, q0, nq, out, sp, sq, first);
+    case 2: return tile<2, kTail>(k0, k1, u, ldu, v, vi, p0, np, q0, nq, out, sp, sq, first);
+    case 3: return tile<3, kTail>(k0, k1, u, ldu, v, vi, p0, np, q0, nq, out, sp, sq, first);
+    default: return tile<4, kTail>(k0, k1, u, ldu, v, vi, p0, np, q0, nq, out, sp, sq, first);
   }
 }
 
-void outer_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldv, float* out,
-                  int64_t sp, int64_t sq, bool accumulate) {
+template <class VIdx>
+void outer_any(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, VIdx vi, float* out,
+               int64_t sp, int64_t sq, bool accumulate) {
   if (K <= 0) {
     if (accumulate) return;
     for (int64_t p = 0; p < P; ++p)
@@ -95,11 +128,21 @@ void outer_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, 
       const int np = static_cast<int>(std::min<int64_t>(V * kLanes, P - p0));
       for (int64_t q0 = 0; q0 < Q; q0 += kRows) {
         const int nq = static_cast<int>(std::min<int64_t>(kRows, Q - q0));
-        if (np == V * kLanes) tile_v<false>(V, k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, !accumulate && k0 == 0);
-        else tile_v<true>(V, k0, k1, u, ldu, v, ldv, p0, np, q0, nq, out, sp, sq, !accumulate && k0 == 0);
+        if (np == V * kLanes) tile_v<false>(V, k0, k1, u, ldu, v, vi, p0, np, q0, nq, out, sp, sq, !accumulate && k0 == 0);
+        else tile_v<true>(V, k0, k1, u, ldu, v, vi, p0, np, q0, nq, out, sp, sq, !accumulate && k0 == 0);
       }
     }
   }
+}
+
+void outer_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldv, float* out,
+                  int64_t sp, int64_t sq, bool accumulate) {
+  outer_any(P, Q, K, u, ldu, v, StridedV{ldv}, out, sp, sq, accumulate);
+}
+
+void outer_gather_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v,
+                         const int64_t* vrow, const int64_t* vcol, float* out, int64_t sp, int64_t sq, bool accumulate) {
+  outer_any(P, Q, K, u, ldu, v, TableV{vrow, vcol}, out, sp, sq, accumulate);
 }
 
 }  // namespace
