@@ -448,6 +448,48 @@ t.test('the raw bindings check every size and never write out of bounds', async 
   t.equal(maxAbs(y), 0);
 });
 
+// The few-channel path pads each image into a buffer sized from the geometry; the raw binding
+// takes any geometry, negative pads included (a crop), so check it against a plain loop there.
+t.test('few-channel convolution and filter gradient match a plain loop for any geometry (negative pads too)', async (t) => {
+  const b = native();
+  const r = rng(17);
+  let padded = 0;  // cases the padded path takes (conv2d.cc, PaddedTaps::fits); the rest fall back to im2col
+  for (let i = 0; i < 40; i++) {
+    const [N, H, W, C, OC] = [1 + Math.floor(r() * 3), 1 + Math.floor(r() * 9), 1 + Math.floor(r() * 9), pick(r, [1, 2, 3, 7]), pick(r, [1, 5, 16, 17])];
+    const [KH, KW, sh, sw, dh, dw] = [pick(r, [1, 2, 3]), pick(r, [1, 3]), pick(r, [1, 2, 3]), pick(r, [1, 2]), pick(r, [1, 2]), pick(r, [1, 2])];
+    const [pt, pl] = [pick(r, [-2, -1, 0, 1, 2]), pick(r, [-2, -1, 0, 1, 3])];
+    const [OH, OW] = [1 + Math.floor(r() * 5), 1 + Math.floor(r() * 5)];
+    const g = [N, H, W, C, OH, OW, OC, KH, KW, sh, sw, dh, dw, pt, pl];
+    if ((OH - 1) * sh + (KH - 1) * dh + 1 <= 2 * (H + KH * dh) + 2 && (OW - 1) * sw + (KW - 1) * dw + 1 <= 2 * (W + KW * dw) + 2) padded++;
+    const x = Float32Array.from({ length: N * H * W * C }, () => r() - 0.5);
+    const f = Float32Array.from({ length: KH * KW * C * OC }, () => r() - 0.5);
+    const dy = Float32Array.from({ length: N * OH * OW * OC }, () => r() - 0.5);
+    const y = new Float32Array(N * OH * OW * OC), df = new Float32Array(f.length);
+    const wantY = new Float64Array(y.length), wantF = new Float64Array(f.length);
+    for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+      for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
+        const ih = oh * sh - pt + kh * dh, iw = ow * sw - pl + kw * dw;
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+        for (let ci = 0; ci < C; ci++) {
+          const xv = x[((n * H + ih) * W + iw) * C + ci];
+          for (let oc = 0; oc < OC; oc++) {
+            const fi = ((kh * KW + kw) * C + ci) * OC + oc, yi = ((n * OH + oh) * OW + ow) * OC + oc;
+            wantY[yi] += xv * f[fi];
+            wantF[fi] += xv * dy[yi];
+          }
+        }
+      }
+    }
+    b.nnConv2d(x, f, null, y, g, 0, 0);
+    b.nnConv2dBackpropFilter(x, dy, df, g);
+    let ey = 0, ef = 0;
+    y.forEach((v, j) => { ey = Math.max(ey, Math.abs(v - wantY[j])); });
+    df.forEach((v, j) => { ef = Math.max(ef, Math.abs(v - wantF[j])); });
+    t.ok(ey <= 1e-5 && ef <= 1e-4, `${JSON.stringify(g)}: forward error ${ey.toExponential(1)} <= 1e-5, filter gradient ${ef.toExponential(1)} <= 1e-4`);
+  }
+  t.ok(padded >= 20, `${padded} of 40 cases on the padded path`);
+});
+
 t.test('info reports the ISA the kernels use', async (t) => {
   t.match(info().isa, /^(scalar|avx2|avx512)$/);
 });

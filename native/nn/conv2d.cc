@@ -121,11 +121,18 @@ struct PaddedTaps {
     for (int64_t oh = 0; oh < s.OH; ++oh)
       for (int64_t ow = 0; ow < s.OW; ++ow) pix.push_back((oh * s.sh * Wp + ow * s.sw) * s.C);
   }
+  // Only for few channels and a padded image not much larger than the input (the geometry is
+  // the caller's: a huge stride or padding must not allocate a huge buffer); else im2col.
+  static bool fits(const ConvShape& s) {
+    if (s.C >= 8 || s.N <= 0 || s.OH <= 0 || s.OW <= 0) return false;
+    const int64_t hp = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1, wp = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
+    return hp <= 2 * (s.H + s.KH * s.dh) + 2 && wp <= 2 * (s.W + s.KW * s.dw) + 2;
+  }
   size_t size(const ConvShape& s) const { return static_cast<size_t>(Hp * Wp * s.C); }
-  // xp[r, c, :] = x[n, r - pt, c - pl, :], zero outside the image.
+  // xp[r, c, :] = x[n, r - pt, c - pl, :], zero outside the image (pt, pl may be negative).
   void pad(const ConvShape& s, const float* x, int64_t n, float* xp) const {
     const float* xn = x + n * s.H * s.W * s.C;
-    const int64_t lo = std::min(Wp, s.pl), hi = std::max(lo, std::min(Wp, s.pl + s.W));
+    const int64_t lo = std::clamp<int64_t>(s.pl, 0, Wp), hi = std::clamp<int64_t>(s.pl + s.W, lo, Wp);
     for (int64_t r = 0; r < Hp; ++r) {
       float* d = xp + r * Wp * s.C;
       const int64_t ih = r - s.pt;
@@ -147,7 +154,7 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* f, float* y
   const StridedSource bt(f, 1, s.OC);  // B = f as [K, OC]
   if (is_pointwise(s)) {
     gemm(M, s.OC, K, StridedSource(x, s.C, 1), bt, y, s.OC, false, ep);
-  } else if (s.C < 8) {
+  } else if (PaddedTaps::fits(s)) {
     // y[n] (pixels x OC) = sum over taps of xp[pix + tap] f[tap, :]: vectorised along OC.
     const PaddedTaps pt(s);
     const OuterKernel o = outer_kernel_for_cpu();
@@ -210,7 +217,7 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
   const int64_t M = s.KH * s.KW * s.C, K = s.N * s.OH * s.OW;
   if (is_pointwise(s)) {
     gemm_tn(M, s.OC, K, x, s.C, dy, s.OC, df, false);  // dW = x^T dy, both pixel-major
-  } else if (s.C < 8) {
+  } else if (PaddedTaps::fits(s)) {
     // As the forward: df (taps x OC) = sum over pixels of xp[pix + tap] dy[pix, :]. Each part
     // sums its images into its own filter-sized buffer; then they are added.
     const PaddedTaps pt(s);
