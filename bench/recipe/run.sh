@@ -30,7 +30,8 @@ TAIL=(--epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0)
 # -gdconv: the global depthwise head instead of average pooling; -drop0: no dropout before the
 # head (--dropout 0; the default is 0.2); -tail: 10 more epochs from that
 # run's last checkpoint (--init-from), without dropout, lr 1.5e-4 cosine down to 1e-5: the same
-# split, so still no held-out face seen).
+# split, so still no held-out face seen); -noocc / -rot15: that tail without the occluding
+# rectangle (--aug-occlusion 0) / with rotations up to 15 degrees instead of 30).
 settings() {
   case "$1" in
     cheap-gap) echo --loss smoothl1 --width 0.5 --input-size 96 --epochs 40 --head gap ;;
@@ -45,6 +46,9 @@ settings() {
     long-300w-v1face-160-tail) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gap --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
     long-300w-v1face-160-tail-dropout) echo "${V1FACE160[@]}" "${TAIL[@]}" --dropout 0.2 --head gap --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
     long-300w-v1face-160-gdconv-tail) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv/checkpoints/latest" ;;
+    long-300w-v1face-160-gdconv-drop0-tail) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv-drop0/checkpoints/latest" ;;
+    long-300w-v1face-160-gdconv-drop0-tail-noocc) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --aug-occlusion 0 --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv-drop0/checkpoints/latest" ;;
+    long-300w-v1face-160-gdconv-drop0-tail-rot15) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --aug-rotation 15 --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv-drop0/checkpoints/latest" ;;
     long-300w-v1face-gdconv) echo --loss smoothl1 --arch mobilenetv1 --init face-detector --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gdconv "${JITTER[@]}" ;;
     long-300w-v1random) echo --loss smoothl1 --arch mobilenetv1 --init random --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" ;;
     long-300w-scale100) echo --loss smoothl1 --width 1.0 --input-size 128 --epochs "${EPOCHS:-130}" --warmup 3 --head gap "${JITTER[@]}" --loss-scale 100 ;;
@@ -71,7 +75,7 @@ evaluate() {
 
 case "${1:-}" in
   list)
-    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-160-tail long-300w-v1face-160-tail-dropout long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1face-160-gdconv-tail long-300w-v1face-160-drop0 long-300w-v1face-160-gdconv-drop0 long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
+    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-160-tail long-300w-v1face-160-tail-dropout long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1face-160-gdconv-tail long-300w-v1face-160-drop0 long-300w-v1face-160-gdconv-drop0 long-300w-v1face-160-gdconv-drop0-tail long-300w-v1face-160-gdconv-drop0-tail-noocc long-300w-v1face-160-gdconv-drop0-tail-rot15 long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
   eval)
     evaluate "$2" ;;
   ""|-h|--help)
