@@ -40,9 +40,13 @@ const ROWS: Array<{ name: string; change: string; against?: string }> = [
     against: 'long-300w-v1face-160',
   },
   { name: 'long-300w-v1face-160-tail-dropout', change: 'the same 10 epochs with dropout 0.2 kept: what the extra epochs bring without switching dropout off', against: 'long-300w-v1face-160' },
-  { name: 'long-300w-v1face-160-gdconv-tail', change: 'long-300w-v1face-160-gdconv + the same 10 dropout-free epochs; shipped now', against: 'long-300w-v1face-160-gdconv' },
+  { name: 'long-300w-v1face-160-gdconv-tail', change: 'long-300w-v1face-160-gdconv + the same 10 dropout-free epochs; shipped until long-300w-v1face-160-gdconv-drop0', against: 'long-300w-v1face-160-gdconv' },
   { name: 'long-300w-v1face-160-drop0', change: 'long-300w-v1face-160 without dropout before the head (--dropout 0), all 120 epochs', against: 'long-300w-v1face-160' },
-  { name: 'long-300w-v1face-160-gdconv-drop0', change: 'long-300w-v1face-160-gdconv without dropout before the head, all 120 epochs (unfinished: resumes from ../runs/recipe/long-300w-v1face-160-gdconv-drop0 with bench/recipe/run.sh long-300w-v1face-160-gdconv-drop0 0)', against: 'long-300w-v1face-160-gdconv' },
+  { name: 'long-300w-v1face-160-gdconv-drop0', change: 'long-300w-v1face-160-gdconv without dropout before the head (--dropout 0), all 120 epochs; shipped now', against: 'long-300w-v1face-160-gdconv' },
+  { name: 'long-300w-v1face-160-gdconv-drop0-s1', change: 'the same run with --seed 1 (initialisation, order, augmentation; the same split): how much of the row above is its seed', against: 'long-300w-v1face-160-gdconv-drop0' },
+  { name: 'long-300w-v1face-160-gdconv-drop0-tail', change: 'long-300w-v1face-160-gdconv-drop0 + the 10-epoch tail (lr 1.5e-4 cosine down to 1e-5): do extra low-rate epochs help a run that never had dropout?', against: 'long-300w-v1face-160-gdconv-drop0' },
+  { name: 'long-300w-v1face-160-gdconv-drop0-tail-noocc', change: 'that tail without the occluding rectangle (--aug-occlusion 0; 0.3 before)', against: 'long-300w-v1face-160-gdconv-drop0-tail' },
+  { name: 'long-300w-v1face-160-gdconv-drop0-tail-rot15', change: 'that tail with rotations up to 15 degrees (--aug-rotation 15; 30 before)', against: 'long-300w-v1face-160-gdconv-drop0-tail' },
   { name: 'long-300w-v1random', change: 'the same MobileNetV1 from random weights: what the detector\'s weights bring beyond the architecture', against: 'long-300w-v1face' },
 ];
 
