@@ -270,6 +270,30 @@ t.test('stem convolution and filter gradient (3 and 5 input channels, 3x3 stride
   setIsa('avx512');
 });
 
+// Pointwise layers that widen few channels over many pixels (conv2d.cc expand_fits: <= 16 in,
+// >= 3x as many out, a whole number of vectors, >= 2^21 outputs) take the outer-product path, as
+// do the input gradients of the layers that narrow many channels into few.
+t.test('pointwise expansions and narrowing input gradients (outer-product path): every ISA', async (t) => {
+  const r = rng(95);
+  for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+    if (setIsa(isa) !== isa) continue;
+    for (const [c, oc] of [[8, 48], [16, 96], [5, 64]] as Array<[number, number]>) {
+      setNumThreads(isa === 'avx512' ? 3 : 0);
+      const x = randn([3, 128, 136, c], r), f = randn([1, 1, c, oc], r), bias = randn([oc], r);
+      compare(t, `Conv2D 1x1 ${c}->${oc}, ${isa}`, 'Conv2D', () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'));
+      compare(t, `FusedConv2D 1x1 bias+relu6 ${c}->${oc}, ${isa}`, 'FusedConv2D',
+        () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu6' }));
+      // The narrowing layer oc -> c: its input gradient widens c into oc.
+      const fn = randn([1, 1, oc, c], r), dy = randn([3, 128, 136, c], r);
+      compare(t, `Conv2DBackpropInput 1x1 ${oc}->${c}, ${isa}`, 'Conv2DBackpropInput', () => tf.engine().runKernel(
+        'Conv2DBackpropInput', { dy, filter: fn }, { inputShape: [3, 128, 136, oc], strides: 1, pad: 'same', dataFormat: 'NHWC' }) as tf.Tensor);
+      tf.dispose([x, f, bias, fn, dy]);
+    }
+  }
+  setNumThreads(0);
+  setIsa('avx512');
+});
+
 t.test('every ISA variant (scalar, avx2) on a subset', async (t) => {
   for (const isa of ['scalar', 'avx2'] as const) {
     if (setIsa(isa) !== isa) continue;

@@ -42,7 +42,7 @@ void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
   const int64_t ldu = along_a ? lda : ldb, ldv = along_a ? ldb : lda;
   const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(num_threads(), K / kMinDepthPerThread));
   if (parts == 1) {
-    o.fn(P, Q, K, u, ldu, v, ldv, C, along_a ? ldc : 1, along_a ? 1 : ldc, accumulate);
+    o.fn(P, Q, K, u, ldu, v, ldv, 1, C, along_a ? ldc : 1, along_a ? 1 : ldc, accumulate);
     return;
   }
   // Each part sums its depth range into its own M x N buffer (row-major); then they are added.
@@ -50,7 +50,7 @@ void outer_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
   parallel_for(parts, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       const int64_t k0 = K * t / parts, k1 = K * (t + 1) / parts;
-      o.fn(P, Q, k1 - k0, u + k0 * ldu, ldu, v + k0 * ldv, ldv, partial + t * M * N, along_a ? N : 1, along_a ? 1 : N, false);
+      o.fn(P, Q, k1 - k0, u + k0 * ldu, ldu, v + k0 * ldv, ldv, 1, partial + t * M * N, along_a ? N : 1, along_a ? 1 : N, false);
     }
   });
   add_parts(partial, parts, M, N, C, ldc, accumulate);

@@ -20,8 +20,8 @@ void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
 // u[k*ldu + p] * v[k*ldv + q] (+ out when accumulate), for p < P (the vectorised side) and
 // q < Q (the broadcast side), with the vector width it was compiled for.
 struct OuterKernel {
-  void (*fn)(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldv, float* out,
-             int64_t sp, int64_t sq, bool accumulate);
+  void (*fn)(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldvk, int64_t ldvq,
+             float* out, int64_t sp, int64_t sq, bool accumulate);
   // The same sum with the broadcast side read through offset tables: v[vrow[k] + vcol[q]]
   // (a convolution's input read in place: one table of pixel offsets, one of tap offsets).
   void (*gather)(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, const int64_t* vrow,

@@ -25,11 +25,11 @@ constexpr int64_t kChunk = 256;
 // kRows x V accumulators in registers (plain float arrays were kept on the stack).
 typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
 
-// Where the broadcast side's element (k, q) is: v[k*ld + q] (a matrix) ...
+// Where the broadcast side's element (k, q) is: v[k*ldk + q*ldq] (a matrix, either layout) ...
 struct StridedV {
-  int64_t ld;
-  int64_t row(int64_t k) const { return k * ld; }
-  int64_t col(int64_t q) const { return q; }
+  int64_t ldk, ldq;
+  int64_t row(int64_t k) const { return k * ldk; }
+  int64_t col(int64_t q) const { return q * ldq; }
 };
 // ... or v[row[k] + col[q]] (a convolution's taps read in place: offset tables).
 struct TableV {
@@ -135,9 +135,9 @@ void outer_any(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, con
   }
 }
 
-void outer_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldv, float* out,
-                  int64_t sp, int64_t sq, bool accumulate) {
-  outer_any(P, Q, K, u, ldu, v, StridedV{ldv}, out, sp, sq, accumulate);
+void outer_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldvk, int64_t ldvq,
+                  float* out, int64_t sp, int64_t sq, bool accumulate) {
+  outer_any(P, Q, K, u, ldu, v, StridedV{ldvk, ldvq}, out, sp, sq, accumulate);
 }
 
 void outer_gather_kernel(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v,
