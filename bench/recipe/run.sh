@@ -31,7 +31,8 @@ TAIL=(--epochs 10 --warmup 1 --lr 1.5e-4 --lr-min 0.067 --dropout 0)
 # head (--dropout 0; the default is 0.2); -tail: 10 more epochs from that
 # run's last checkpoint (--init-from), without dropout, lr 1.5e-4 cosine down to 1e-5: the same
 # split, so still no held-out face seen); -noocc / -rot15: that tail without the occluding
-# rectangle (--aug-occlusion 0) / with rotations up to 15 degrees instead of 30).
+# rectangle (--aug-occlusion 0) / with rotations up to 15 degrees instead of 30); -s1: the same
+# run with --seed 1 (initialisation of the head, order, augmentation; the split stays).
 settings() {
   case "$1" in
     cheap-gap) echo --loss smoothl1 --width 0.5 --input-size 96 --epochs 40 --head gap ;;
@@ -46,6 +47,7 @@ settings() {
     long-300w-v1face-160-tail) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gap --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
     long-300w-v1face-160-tail-dropout) echo "${V1FACE160[@]}" "${TAIL[@]}" --dropout 0.2 --head gap --init-from "$RUNS_DIR/long-300w-v1face-160/checkpoints/latest" ;;
     long-300w-v1face-160-gdconv-tail) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv/checkpoints/latest" ;;
+    long-300w-v1face-160-gdconv-drop0-s1) echo "${V1FACE160[@]}" --epochs "${EPOCHS:-120}" --warmup 3 --head gdconv --dropout 0 --seed 1 ;;
     long-300w-v1face-160-gdconv-drop0-tail) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv-drop0/checkpoints/latest" ;;
     long-300w-v1face-160-gdconv-drop0-tail-noocc) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --aug-occlusion 0 --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv-drop0/checkpoints/latest" ;;
     long-300w-v1face-160-gdconv-drop0-tail-rot15) echo "${V1FACE160[@]}" "${TAIL[@]}" --head gdconv --aug-rotation 15 --init-from "$RUNS_DIR/long-300w-v1face-160-gdconv-drop0/checkpoints/latest" ;;
@@ -75,7 +77,7 @@ evaluate() {
 
 case "${1:-}" in
   list)
-    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-160-tail long-300w-v1face-160-tail-dropout long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1face-160-gdconv-tail long-300w-v1face-160-drop0 long-300w-v1face-160-gdconv-drop0 long-300w-v1face-160-gdconv-drop0-tail long-300w-v1face-160-gdconv-drop0-tail-noocc long-300w-v1face-160-gdconv-drop0-tail-rot15 long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
+    for n in cheap-gap cheap-multiscale long-300w long-300w-ytf long-300w-scale100 long-300w-v1face long-300w-v1face-160 long-300w-v1face-160-tail long-300w-v1face-160-tail-dropout long-300w-v1face-gdconv long-300w-v1face-160-gdconv long-300w-v1face-160-gdconv-tail long-300w-v1face-160-drop0 long-300w-v1face-160-gdconv-drop0 long-300w-v1face-160-gdconv-drop0-s1 long-300w-v1face-160-gdconv-drop0-tail long-300w-v1face-160-gdconv-drop0-tail-noocc long-300w-v1face-160-gdconv-drop0-tail-rot15 long-300w-v1random; do echo "$n: $(settings "$n")"; done ;;
   eval)
     evaluate "$2" ;;
   ""|-h|--help)
