@@ -275,6 +275,38 @@ inline void dw3x3_filter_row(const ConvShape& s, const float* x, const float* dy
     for (int j = 0; j < (kTail ? bw : W); ++j) acc[t * C + c0 + j] = sum[t][j];
 }
 
+// dw3x3_filter_row for a full block of kLanes channels, in GCC vector types (the float arrays
+// above did not compile to whole-vector FMAs): the same sums in the same order, so the same bits.
+inline void dw3x3_filter_row_vec(const ConvShape& s, const float* x, const float* dy, int64_t row, int64_t ow0,
+                                 int64_t ow1, int64_t c0, float* acc) {
+  const int64_t C = s.C, n = row / s.OH, oh = row % s.OH;
+  DwVec sum[9];
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t) sum[t] = dw_load(acc + t * C + c0);
+  bool hin[3];
+  const float* xr[3];
+  for (int kh = 0; kh < 3; ++kh) {
+    const int64_t ih = oh * s.sh - s.pt + kh * s.dh;
+    hin[kh] = ih >= 0 && ih < s.H;
+    xr[kh] = x + ((n * s.H + (hin[kh] ? ih : 0)) * s.W) * C + c0;
+  }
+  for (int64_t ow = ow0; ow < ow1; ++ow) {
+    const DwVec gv = dw_load(dy + (row * s.OW + ow) * C + c0);
+#pragma GCC unroll 3
+    for (int kh = 0; kh < 3; ++kh) {
+      if (!hin[kh]) continue;
+#pragma GCC unroll 3
+      for (int kw = 0; kw < 3; ++kw) {
+        const int64_t iw = ow * s.sw - s.pl + kw * s.dw;
+        if (iw < 0 || iw >= s.W) continue;
+        sum[kh * 3 + kw] += dw_load(xr[kh] + iw * C) * gv;
+      }
+    }
+  }
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t) std::memcpy(acc + t * C + c0, &sum[t], sizeof(DwVec));
+}
+
 void dw_backprop_filter(const ConvShape& s, const float* x, const float* dy, float* df) {
   const int64_t C = s.C, OC = s.OC, mult = OC / C, taps = s.KH * s.KW, fsize = taps * OC;
   const int64_t rows = s.N * s.OH;
@@ -292,7 +324,7 @@ void dw_backprop_filter(const ConvShape& s, const float* x, const float* dy, flo
             const int64_t ow1 = std::min(s.OW, ow0 + kChunk);
             int64_t c0 = 0;
             for (; c0 + kLanes <= C; c0 += kLanes)
-              dw3x3_filter_row<kLanes, false>(s, x, dy, row, ow0, ow1, c0, kLanes, acc);
+              dw3x3_filter_row_vec(s, x, dy, row, ow0, ow1, c0, acc);
             if (c0 < C)
               dw3x3_filter_row<kLanes, true>(s, x, dy, row, ow0, ow1, c0, static_cast<int>(C - c0), acc);
           }
