@@ -7,6 +7,7 @@ import t, { Test } from 'tap';
 import * as tf from '@tensorflow/tfjs';
 import { useNativeKernels, nativeKernelStats, resetNativeKernelStats } from '../lib/tfjs/native-kernels';
 import { patchOps, patchSaveForBackward } from '../lib/tfjs/native-ops';
+import { patchLayers } from '../lib/tfjs/native-layers';
 import { benchModel } from '../bench/step';
 import { trainingGrads } from './helpers/model-grads';
 
@@ -156,5 +157,86 @@ t.test('tensors saved for the backward pass: no kernel, same bits, nothing leake
   t.notOk(Object.prototype.hasOwnProperty.call(engine, 'saveTensorsForBackwardMode'), 'no own property left');
   patchOps(true);
   tf.dispose([a, x, y]);
+  model.dispose();
+});
+
+/** Calls of the named cpu kernels while fn runs. */
+function kernelCalls<T>(names: string[], fn: () => T): { r: T; calls: Record<string, number> } {
+  const calls: Record<string, number> = {};
+  const saved = names.map((n) => tf.getKernel(n, 'cpu')!);
+  for (const k of saved) {
+    tf.unregisterKernel(k.kernelName, 'cpu');
+    tf.registerKernel({ ...k, kernelFunc: (a) => { calls[k.kernelName] = (calls[k.kernelName] ?? 0) + 1; return k.kernelFunc(a); } });
+  }
+  try {
+    return { r: fn(), calls };
+  } finally {
+    for (const k of saved) {
+      tf.unregisterKernel(k.kernelName, 'cpu');
+      tf.registerKernel(k);
+    }
+  }
+}
+
+// A clone's gradient (tfjs: dy through a float32 Cast kernel) as a new tensor on dy's data: same
+// bits, one Cast call fewer per clone, nothing leaked, the stock gradient back when unpatched.
+t.test('Identity gradient without a Cast kernel: same bits, nothing leaked', async (t) => {
+  useNativeKernels(true);
+  const stockGrad = (() => { patchOps(false); const g = tf.getGradient('Identity'); patchOps(true); return g; })();
+  t.not(tf.getGradient('Identity'), stockGrad, 'patched while the native kernels are on');
+  const v = tf.randomNormal([3, 7], 0, 1, 'float32', 11), w = tf.randomNormal([3, 7], 0, 1, 'float32', 12);
+  const grad = (patched: boolean) => {
+    patchOps(patched);
+    resetNativeKernelStats();
+    const before = tf.memory().numTensors;
+    const { r, calls } = kernelCalls(['Cast'], () => {
+      const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.clone(tf.clone(x)), w)))(v);
+      const out = g.dataSync().slice() as Float32Array;
+      g.dispose();
+      return out;
+    });
+    return { out: r, casts: calls.Cast ?? 0, free: nativeKernelStats().native['op:identityGradWithoutKernel'] ?? 0, leaked: tf.memory().numTensors - before };
+  };
+  const stock = grad(false), ours = grad(true);
+  same(t, 'gradient through two clones', ours.out, stock.out);
+  t.equal(stock.casts - ours.casts, 2, 'one Cast call fewer per clone');
+  t.equal(ours.free, 2, 'two kernel-free copies');
+  t.same([ours.leaked, stock.leaked], [0, 0], 'no tensor left behind');
+  patchOps(false);
+  t.equal(tf.getGradient('Identity'), stockGrad, 'stock gradient restored');
+  patchOps(true);
+  tf.dispose([v, w]);
+});
+
+// tfjs' Add layer sums from a clone of its first input; the patched one adds the inputs directly:
+// the same output and gradients bit for bit (stock kernels on both sides), one Identity call fewer
+// per Add, and the stock merge back when unpatched.
+t.test('Add layer without the clone of its first input: same bits, one Identity call fewer', async (t) => {
+  useNativeKernels(false);
+  const input = tf.input({ shape: [6] });
+  const a = tf.layers.dense({ units: 5, kernelInitializer: 'glorotNormal' }).apply(input) as tf.SymbolicTensor;
+  const b = tf.layers.dense({ units: 5, kernelInitializer: 'glorotNormal' }).apply(input) as tf.SymbolicTensor;
+  const c = tf.layers.dense({ units: 5, kernelInitializer: 'glorotNormal' }).apply(input) as tf.SymbolicTensor;
+  const sum2 = tf.layers.add().apply([a, b]) as tf.SymbolicTensor;
+  const sum3 = tf.layers.add().apply([sum2, c, a]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: sum3 });
+  const x = tf.randomNormal([4, 6], 0, 1, 'float32', 13), y = tf.randomNormal([4, 5], 0, 1, 'float32', 14);
+  const addProto = Object.getPrototypeOf(model.layers[4]) as { mergeFunction: unknown };
+  const stockMerge = addProto.mergeFunction;
+  const runOnce = (patched: boolean) => {
+    patchLayers(patched);
+    resetNativeKernelStats();
+    const { r, calls } = kernelCalls(['Identity'], () => trainingGrads(model, x, y));
+    return { ...r, identities: calls.Identity ?? 0, adds: nativeKernelStats().native['layer:Add'] ?? 0 };
+  };
+  const stock = runOnce(false), ours = runOnce(true);
+  t.equal(ours.loss, stock.loss, 'loss bit for bit');
+  same(t, 'output', ours.out, stock.out);
+  ours.grads.forEach((g, i) => same(t, `gradient ${i}`, g, stock.grads[i]));
+  t.equal(ours.adds, 2, 'both Add layers patched');
+  t.equal(stock.identities - ours.identities, 2, 'one Identity call fewer per Add');
+  patchLayers(false);
+  t.equal(addProto.mergeFunction, stockMerge, 'stock merge restored');
+  tf.dispose([x, y]);
   model.dispose();
 });

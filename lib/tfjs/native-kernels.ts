@@ -307,6 +307,7 @@ export function nativeKernelStats(): NativeKernelStats {
   if (optimizerCalls.AdamInPlace) layers['optimizer:AdamInPlace'] = optimizerCalls.AdamInPlace;
   if (opCalls.plainConv2d) layers['op:plainConv2d'] = opCalls.plainConv2d;
   if (opCalls.savedWithoutKernel) layers['op:savedWithoutKernel'] = opCalls.savedWithoutKernel;
+  if (opCalls.identityGradWithoutKernel) layers['op:identityGradWithoutKernel'] = opCalls.identityGradWithoutKernel;
   return { enabled: stats.enabled, retainFreedMemory: retained, bufferPool: bufferPoolStats(), native: { ...stats.native, ...layers }, fallback: { ...stats.fallback } };
 }
 
@@ -319,4 +320,5 @@ export function resetNativeKernelStats(): void {
   optimizerCalls.AdamInPlace = 0;
   opCalls.plainConv2d = 0;
   opCalls.savedWithoutKernel = 0;
+  opCalls.identityGradWithoutKernel = 0;
 }

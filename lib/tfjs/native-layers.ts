@@ -221,7 +221,8 @@ function reluCall(original: LayerCall): LayerCall {
     if (!x || cap == null || !(cap >= 0)) return original.call(this, inputs, kwargs);
     layerCalls.ReLU = (layerCalls.ReLU ?? 0) + 1;
     // Already capped by the fused BN kernel for this very layer: pass it on (a new tensor on
-    // the same data, so nothing downstream can dispose the BN's output under the ReLU's name).
+    // the same data, so nothing downstream can dispose the BN's output under the ReLU's name;
+    // tfjs-layers would clone an unchanged input anyway).
     if (fusedFor.get(x) === this) return x.clone();
     return tf.engine().runKernel(RELU_CAP, { x }, { cap }) as tf.Tensor;
   };
@@ -258,10 +259,27 @@ function layerClass(name: string): { prototype: { call: LayerCall } } | undefine
   return entry?.[0] as unknown as { prototype: { call: LayerCall } } | undefined;
 }
 
+// tfjs' Add layer starts its sum from a clone of the first input: an Identity kernel forward and a
+// Cast backward per residual connection for nothing (a + b has the same bits as clone(a) + b).
+type MergeFunction = (this: unknown, inputs: tf.Tensor[]) => tf.Tensor;
+let originalAddMerge: MergeFunction | null = null;
+function addMerge(original: MergeFunction): MergeFunction {
+  return function (this: unknown, inputs) {
+    if (inputs.length < 2) return original.call(this, inputs);
+    layerCalls.Add = (layerCalls.Add ?? 0) + 1;
+    return tf.tidy(() => inputs.slice(1).reduce((sum, t) => tf.add(sum, t), inputs[0]));
+  };
+}
+
 /** Installs (true) or removes (false) the fused layer paths. */
 export function patchLayers(on: boolean): void {
+  const add = layerClass('Add')?.prototype as unknown as { mergeFunction: MergeFunction } | undefined;
   if (on) {
     registerKernels();
+    if (add && !originalAddMerge) {
+      originalAddMerge = add.mergeFunction;
+      add.mergeFunction = addMerge(originalAddMerge);
+    }
     for (const [name, make] of PATCHES) {
       const cls = layerClass(name);
       if (!cls || originals.has(name)) continue;
@@ -274,6 +292,8 @@ export function patchLayers(on: boolean): void {
       proto.call = modelCall(proto.call);
     }
   } else {
+    if (add && originalAddMerge) add.mergeFunction = originalAddMerge;
+    originalAddMerge = null;
     const proto = containerPrototype();
     if (proto && originalModelCall) proto.call = originalModelCall;
     originalModelCall = null;

@@ -24,6 +24,12 @@
  * done here directly. The tape node it skips is never on a gradient path (no op consumes a saved
  * copy), so gradients keep their bits. Tensors of other backends are cloned as before, and so is
  * everything when the engine lacks the internals this relies on (checked, not assumed).
+ *
+ * The gradient of a clone (Identity) without a kernel either. tfjs-layers clones a layer's output
+ * when it is one of its inputs (the ReLU6 after a fused batch norm, 36 per MobileNetV2 x0.5
+ * step) and its Add layer clones its first input; tfjs' Identity gradient passes dy on through a
+ * float32 Cast, which on the cpu backend is again a new Tensor on the same data: made here the
+ * same way. The Add layer's clone itself is skipped (native-layers.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { call } from '../binding';
@@ -33,7 +39,7 @@ type FusedConv2dArgs = Parameters<typeof tf.fused.conv2d>[0];
 type FusedConv2d = typeof tf.fused.conv2d;
 
 /** Fused convolutions run as plain ones (count), for nativeKernelStats. */
-export const opCalls = { plainConv2d: 0, savedWithoutKernel: 0 };
+export const opCalls = { plainConv2d: 0, savedWithoutKernel: 0, identityGradWithoutKernel: 0 };
 
 let original: FusedConv2d | null = null;
 
@@ -102,18 +108,40 @@ function engineInternals(): EngineInternals | null {
   return ok ? e as EngineInternals : null;
 }
 
+/** What the cpu backend's Identity kernel does, without the kernel call and its tape node; null off the cpu backend. */
+function cloneOnCpu(engine: EngineInternals, t: tf.Tensor): tf.Tensor | null {
+  const backend = engine.state.tensorInfo.get(t.dataId)?.backend;
+  if (!backend || backend !== tf.findBackend('cpu')) return null;
+  backend.incRef(t.dataId);
+  return engine.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, backend);
+}
+
 function saveWithoutKernels(this: EngineInternals, tensors: tf.Tensor[]): tf.Tensor[] {
-  const cpu = tf.findBackend('cpu');
   const stock = Object.getPrototypeOf(this) as EngineInternals;
   return tensors.map((t) => {
-    const backend = this.state.tensorInfo.get(t.dataId)?.backend;
-    if (!cpu || backend !== cpu) return stock.saveTensorsForBackwardMode.call(this, [t])[0];
-    // What the cpu backend's Identity kernel does, without the kernel call and its tape node.
-    backend.incRef(t.dataId);
+    const copy = cloneOnCpu(this, t);
+    if (!copy) return stock.saveTensorsForBackwardMode.call(this, [t])[0];
     opCalls.savedWithoutKernel++;
-    return this.keep(this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, backend));
+    return this.keep(copy);
   });
 }
+
+const identityGrad: tf.GradConfig = {
+  kernelName: 'Identity',
+  gradFunc: (dy) => {
+    const g = dy as tf.Tensor;
+    const engine = engineInternals();
+    return {
+      x: () => {
+        const copy = g.dtype === 'float32' && engine ? cloneOnCpu(engine, g) : null;
+        if (!copy) return tf.cast(g, 'float32');
+        opCalls.identityGradWithoutKernel++;
+        return copy;
+      },
+    };
+  },
+};
+let originalIdentityGrad: tf.GradConfig | undefined;
 
 /** Installs (true) or removes (false) the kernel-free save; part of patchOps. */
 export function patchSaveForBackward(on: boolean): void {
@@ -124,7 +152,7 @@ export function patchSaveForBackward(on: boolean): void {
   else delete (engine as Partial<EngineInternals>).saveTensorsForBackwardMode;
 }
 
-/** Installs (true) or removes (false) the plain-convolution routing, the Mean gradient and the kernel-free save. */
+/** Installs (true) or removes (false) the plain-convolution routing, the Mean and Identity gradients and the kernel-free save. */
 export function patchOps(on: boolean): void {
   const ops = tf.fused as { conv2d: FusedConv2d };
   patchSaveForBackward(on);
@@ -134,11 +162,16 @@ export function patchOps(on: boolean): void {
     ops.conv2d = plainConv2d(original);
     originalMeanGrad = tf.getGradient('Mean');
     tf.registerGradient(meanGrad);
+    originalIdentityGrad = tf.getGradient('Identity');
+    tf.registerGradient(identityGrad);
   } else if (!on && original) {
     ops.conv2d = original;
     original = null;
     if (originalMeanGrad) tf.registerGradient(originalMeanGrad);
     else tf.unregisterGradient('Mean');
     originalMeanGrad = undefined;
+    if (originalIdentityGrad) tf.registerGradient(originalIdentityGrad);
+    else tf.unregisterGradient('Identity');
+    originalIdentityGrad = undefined;
   }
 }
