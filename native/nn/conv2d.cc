@@ -125,7 +125,7 @@ void expand(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const 
       const int64_t m0 = t * kRowsPerTask, rows = std::min(M, m0 + kRowsPerTask) - m0;
       // out[p + q*N] = sum over k of B[k*N + p] A[(m0 + q)*lda + k]: vectorised along N.
       o.fn(N, rows, K, B, N, A + m0 * lda, 1, lda, C + m0 * N, 1, N, false);
-      if (ep.bias != nullptr || ep.act != Act::Linear) apply_epilogue(C + m0 * N, N, rows, N, 0, ep);
+      if (!ep.trivial()) apply_epilogue(C + m0 * N, N, rows, N, 0, ep);
     }
   });
 }
@@ -192,7 +192,7 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* f, float* y
         pt.pad(s, x, n, xp);
         float* yn = y + n * P * s.OC;
         o.gather(s.OC, P, K, f, s.OC, xp, pt.tap.data(), pt.pix.data(), yn, 1, s.OC, false);
-        if (ep.bias != nullptr || ep.act != Act::Linear) apply_epilogue(yn, s.OC, P, s.OC, 0, ep);
+        if (!ep.trivial()) apply_epilogue(yn, s.OC, P, s.OC, 0, ep);
       }
     });
   } else {

@@ -145,7 +145,7 @@ void dw_forward(const ConvShape& s, const float* x, const float* f, float* y, co
           const int64_t iw = ow * s.sw - s.pl + kw * s.dw;
           return iw >= 0 && iw < s.W ? iw : int64_t(-1);
         });
-        if (ep.bias || ep.act != Act::Linear) apply_epilogue(y + row * s.OW * OC, OC, s.OW, OC, 0, ep);
+        if (!ep.trivial()) apply_epilogue(y + row * s.OW * OC, OC, s.OW, OC, 0, ep);
       }
       return;
     }
@@ -176,7 +176,7 @@ void dw_forward(const ConvShape& s, const float* x, const float* f, float* y, co
               for (int64_t q = 0; q < mult; ++q) o[c * mult + q] += xs[t][c] * fs[t][c * mult + q];
         }
       }
-      if (ep.bias || ep.act != Act::Linear) apply_epilogue(y + row * s.OW * OC, OC, s.OW, OC, 0, ep);
+      if (!ep.trivial()) apply_epilogue(y + row * s.OW * OC, OC, s.OW, OC, 0, ep);
     }
   });
 }

@@ -65,8 +65,6 @@ KernelInfo select_kernel(int64_t N) {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-bool trivial(const Epilogue& ep) { return ep.bias == nullptr && ep.act == Act::Linear; }
-
 // A block of rows [i0, i0+mc) x depth [pc, pc+kc): packed (Ap, direct false) or read in place
 // (Ap = &A(i0, pc), strides si/sk; a partial last panel is packed into an edge buffer).
 struct ABlock {
@@ -94,7 +92,7 @@ void run_block(const KernelInfo& ki, int64_t i0, int64_t mc, const ABlock& A, co
   const int MR = ki.mr, NR = ki.nr;
   float* tile = nullptr;
   float* edge = nullptr;
-  const bool epi = last && !trivial(ep);
+  const bool epi = last && !ep.trivial();
   for (int64_t jp = jp0; jp < jp1; ++jp) {
     const int64_t jj = j0 + jp * NR;
     const int nr = static_cast<int>(std::min<int64_t>(NR, j0 + ncols - jj));
@@ -256,7 +254,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const PackSource& A, const PackSource
   if (K <= 0) {
     for (int64_t i = 0; i < M; ++i)
       if (!accumulate) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
-    if (!trivial(ep)) apply_epilogue(C, ldc, M, N, 0, ep);
+    if (!ep.trivial()) apply_epilogue(C, ldc, M, N, 0, ep);
     return;
   }
   const KernelInfo ki = select_kernel(N);
@@ -276,7 +274,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const PackSource& A, const PackSource
       }
     });
     add_parts(partial, parts, M, N, C, ldc, accumulate);
-    if (!trivial(ep)) apply_epilogue(C, ldc, M, N, 0, ep);
+    if (!ep.trivial()) apply_epilogue(C, ldc, M, N, 0, ep);
     return;
   }
   gemm_range(ki, M, N, 0, K, A, Bt, C, ldc, accumulate, ep);

@@ -18,6 +18,8 @@ struct Epilogue {
   const float* bias = nullptr;
   Act act = Act::Linear;
   float alpha = 0.2f;  // leaky-relu slope
+  // Nothing to apply: no bias, linear.
+  bool trivial() const { return bias == nullptr && act == Act::Linear; }
 };
 
 // A logical matrix read as rows x depth (A: M x K; B is read transposed: N x K). pack() writes
