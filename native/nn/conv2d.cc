@@ -136,10 +136,12 @@ void expand(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const 
 // range, and the outer-product kernel reads it in place through two offset tables: one entry per
 // tap (kh, kw, ci), in the filter's row order, and one per output pixel.
 struct PaddedTaps {
+  // The padded image's rows and columns: every tap of every output pixel.
+  static int64_t rows(const ConvShape& s) { return (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1; }
+  static int64_t cols(const ConvShape& s) { return (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1; }
   int64_t Hp, Wp;
   std::vector<int64_t> tap, pix;
-  explicit PaddedTaps(const ConvShape& s)
-      : Hp((s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1), Wp((s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1) {
+  explicit PaddedTaps(const ConvShape& s) : Hp(rows(s)), Wp(cols(s)) {
     for (int64_t kh = 0; kh < s.KH; ++kh)
       for (int64_t kw = 0; kw < s.KW; ++kw)
         for (int64_t ci = 0; ci < s.C; ++ci) tap.push_back((kh * s.dh * Wp + kw * s.dw) * s.C + ci);
@@ -150,8 +152,7 @@ struct PaddedTaps {
   // the caller's: a huge stride or padding must not allocate a huge buffer); else im2col.
   static bool fits(const ConvShape& s) {
     if (s.C >= 8 || s.N <= 0 || s.OH <= 0 || s.OW <= 0) return false;
-    const int64_t hp = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1, wp = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
-    return hp <= 2 * (s.H + s.KH * s.dh) + 2 && wp <= 2 * (s.W + s.KW * s.dw) + 2;
+    return rows(s) <= 2 * (s.H + s.KH * s.dh) + 2 && cols(s) <= 2 * (s.W + s.KW * s.dw) + 2;
   }
   size_t size(const ConvShape& s) const { return static_cast<size_t>(Hp * Wp * s.C); }
   // xp[r, c, :] = x[n, r - pt, c - pl, :], zero outside the image (pt, pl may be negative).

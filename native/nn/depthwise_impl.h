@@ -48,10 +48,11 @@ constexpr int64_t kChunk = 16;
 
 // One chunk of a 3x3, multiplier-1 depthwise pass, channels [c0, c0 + kLanes): out[p*C + c] =
 // sum over the taps (kh, kw) in that order of rows[kh][cols[p][kw]*C + c] * f[(kh*3 + kw)*C + c],
-// skipping a tap whose row is null or column negative (outside the input). The filter block stays in registers, in GCC vector types
-// (plain float arrays compiled the first kernel row to scalar multiplies and shuffles), and four
-// pixels go together: four independent FMA chains instead of one 9-deep chain per pixel. Each
-// sum takes its terms in tap_sum's order, so the bits are the same.
+// skipping a tap whose row is null or column negative (outside the input). The filter block
+// stays in registers, in GCC vector types (plain float arrays compiled the first kernel row to
+// scalar multiplies and shuffles), and four pixels go together: four independent FMA chains
+// instead of one 9-deep chain per pixel. Each sum takes its terms in tap_sum's order, so the
+// bits are the same.
 typedef float DwVec __attribute__((vector_size(kLanes * sizeof(float))));
 
 inline DwVec dw_load(const float* p) {

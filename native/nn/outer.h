@@ -17,7 +17,7 @@ void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
              bool accumulate);
 
 // Per-ISA kernel (outer_impl.h): out[p*sp + q*sq] = sum over k in [0, K) of
-// u[k*ldu + p] * v[k*ldv + q] (+ out when accumulate), for p < P (the vectorised side) and
+// u[k*ldu + p] * v[k*ldvk + q*ldvq] (+ out when accumulate), for p < P (the vectorised side) and
 // q < Q (the broadcast side), with the vector width it was compiled for.
 struct OuterKernel {
   void (*fn)(int64_t P, int64_t Q, int64_t K, const float* u, int64_t ldu, const float* v, int64_t ldvk, int64_t ldvq,
